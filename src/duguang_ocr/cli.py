@@ -1,0 +1,99 @@
+"""Command line: ``duguang-ocr <command> ...``.
+
+Each subcommand parses its arguments and calls one library function; ``main(argv)`` returns
+an exit code so tests can call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+
+
+def _inputs(items: Sequence[str]) -> Iterator[str]:
+    """Expand ``-`` to the non-empty lines of stdin."""
+    for item in items:
+        if item == "-":
+            for line in sys.stdin:
+                if line.strip():
+                    yield line.rstrip("\r\n")
+        else:
+            yield item
+
+
+def cmd_recognize(args: argparse.Namespace) -> int:
+    from .recognizer import Recognizer, results_to_json
+
+    rec = Recognizer.from_pretrained(
+        args.model, device=args.device, batch_size=args.batch_size, beam_width=args.beam,
+        mode=args.mode, errors="skip",
+    )
+    failed = 0
+    sources = list(_inputs(args.inputs))
+    for src, result in zip(sources, rec.iter_recognize(sources)):
+        if result.error:
+            failed += 1
+            print(f"duguang-ocr: {result.error}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"input": src, **results_to_json([result])[0]}, ensure_ascii=False))
+        elif not result.error:
+            print(result.text if len(sources) == 1 else f"{src}\t{result.text}")
+        else:
+            print(f"{src}\t" if len(sources) > 1 else "")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from . import __version__, hub
+    from .hub.models import ALIASES
+    from .models import list_models
+
+    print(f"duguang-ocr {__version__}")
+    print(f"python {platform.python_version()}, torch {torch.__version__}, "
+          f"cuda {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
+    print(f"architectures: {', '.join(list_models())}")
+    print("aliases: " + ", ".join(f"{k} -> {v}" for k, v in sorted(ALIASES.items())))
+    print(f"default model: {hub.DEFAULT_MODEL_DIR}")
+    from .hub.cache import cache_dir
+
+    print(f"cache: {cache_dir()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("recognize", help="read text lines from images or URLs")
+    p.add_argument("inputs", nargs="+", help="image paths or http(s) URLs; '-' reads them from stdin")
+    p.add_argument("--model", default=None, help="model dir, alias or ModelScope id (default: embedded)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--mode", choices=("default", "parity"), default="default")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_recognize)
+
+    p = sub.add_parser("info", help="versions, models and cache location")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"duguang-ocr: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data sets, LMDB I/O, augmentation and batching for training and evaluation."""

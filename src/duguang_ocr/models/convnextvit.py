@@ -1,0 +1,120 @@
+"""ConvNextViT: ModelScope's DuGuang line recognizer (ConvNeXt + ViTSTR context + CTC head).
+
+The model works on fixed 32x300 **chunks** of a line (75 frames each, one per 4 px). A line
+is cut into chunks at x = 0, 252, 504, ... (stride 252 px = 63 frames) and the per-chunk
+frames are merged by dropping 6 overlapping frames at every inner chunk edge:
+``chunk0[:69] + chunk1[6:69] + ... + last[6:]``. ModelScope always uses three chunks (an
+804-px canvas, 201 frames); :func:`merge_chunks` handles any count, so long lines need no
+squashing and short lines need only one chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .context import ContextHead
+from .convnext import ConvNeXtLine
+from .layers import rgb_to_gray
+
+
+@dataclass
+class ConvNextViTConfig:
+    """Architecture hyper-parameters; the defaults are ModelScope's ConvNextViT-tiny."""
+
+    depths: tuple[int, ...] = (3, 3, 8, 3)
+    dims: tuple[int, ...] = (96, 192, 256, 512)
+    embed_dim: int = 192
+    context_depth: int = 12
+    num_heads: int = 3
+    mlp_ratio: float = 4.0
+    num_classes: int = 7644
+    height: int = 32
+    chunk_width: int = 300
+    chunk_stride: int = 252
+    drop_rate: float = 0.1
+    attn_drop_rate: float = 0.1
+    drop_path_rate: float = 0.0
+    layer_scale_init: float = 1e-6
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @property
+    def frames_per_chunk(self) -> int:
+        return self.chunk_width // 4
+
+    @property
+    def trim(self) -> int:
+        """Frames dropped at each inner chunk edge (6 for 300/252 chunks)."""
+        return (self.chunk_width - self.chunk_stride) // 8
+
+
+class ConvNextViT(nn.Module):
+    """(N, 3, 32, 300) RGB chunks in [0, 1] -> (N, 75, num_classes) CTC logits per chunk.
+
+    >>> m = ConvNextViT(ConvNextViTConfig(depths=(1, 1, 1, 1), dims=(8, 8, 8, 16),
+    ...     embed_dim=8, context_depth=1, num_heads=2, num_classes=10))
+    >>> m(torch.zeros(2, 3, 32, 300)).shape
+    torch.Size([2, 75, 10])
+    """
+
+    def __init__(self, config: ConvNextViTConfig | None = None):
+        super().__init__()
+        self.config = config = config or ConvNextViTConfig()
+        if config.height != 32:
+            raise ValueError("ConvNextViT needs 32-px-high input (stem /4 then three /2)")
+        self.cnn_model = ConvNeXtLine(
+            1, config.depths, config.dims, config.drop_path_rate, config.layer_scale_init
+        )
+        self.vitstr = ContextHead(
+            in_chans=config.dims[-1],
+            embed_dim=config.embed_dim,
+            depth=config.context_depth,
+            num_heads=config.num_heads,
+            mlp_ratio=config.mlp_ratio,
+            num_frames=config.frames_per_chunk,
+            num_classes=config.num_classes,
+            drop_rate=config.drop_rate,
+            attn_drop_rate=config.attn_drop_rate,
+            drop_path_rate=config.drop_path_rate,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vitstr(self.cnn_model(rgb_to_gray(x)))
+
+
+def merged_frames(num_chunks: int, frames_per_chunk: int = 75, trim: int = 6) -> int:
+    """Number of frames a line of ``num_chunks`` chunks yields after merging."""
+    stride = frames_per_chunk - 2 * trim
+    return frames_per_chunk + stride * (num_chunks - 1)
+
+
+def merge_chunks(chunk_logits: torch.Tensor, num_chunks: int, trim: int = 6) -> torch.Tensor:
+    """Merge per-chunk frames of lines that all have ``num_chunks`` chunks.
+
+    Args:
+        chunk_logits: (B * num_chunks, F, C), the chunks of each line consecutive.
+        num_chunks: chunks per line.
+        trim: frames dropped at each inner chunk edge.
+
+    Returns:
+        (B, F + (F - 2 * trim) * (num_chunks - 1), C); merged frame ``j`` covers pixels
+        ``4j .. 4j + 3`` of the line canvas, whatever chunk it came from.
+    """
+    n, f, c = chunk_logits.shape
+    if n % num_chunks:
+        raise ValueError(f"{n} chunks cannot be split into lines of {num_chunks}")
+    x = chunk_logits.view(n // num_chunks, num_chunks, f, c)
+    if num_chunks == 1:
+        return x[:, 0]
+    parts = [x[:, 0, : f - trim]]
+    if num_chunks > 2:
+        parts.append(x[:, 1:-1, trim : f - trim].reshape(x.shape[0], -1, c))
+    parts.append(x[:, -1, trim:])
+    return torch.cat(parts, dim=1)

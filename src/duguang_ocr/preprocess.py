@@ -1,0 +1,107 @@
+"""Pure preprocessing: RGB uint8 line image -> model input tensors, and frame -> pixel maps.
+
+Two modes share these functions:
+
+* ``parity`` reproduces ModelScope's preprocessor exactly: keep-ratio resize to height 32
+  with the width capped at ``img_width`` (804; longer lines are squashed to fit), zero
+  padding to 804 px, /255, and three 300-px chunks at x = 0, 252, 504.
+* ``default`` keeps the aspect ratio for lines of any length and covers the line with as many
+  300-px chunks (stride 252) as it needs: a short line costs one chunk, a 2,000-px line
+  eight, and nothing is squashed.
+
+CRNN-style models read the whole line: the canvas is ``img_width`` wide (parity) or
+``max(img_width, line width)`` rounded up to 4 px (default).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+FRAME_PX = 4  # every recognizer emits one CTC frame per 4 input columns
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    """How one line is laid out on the model's canvas.
+
+    Attributes:
+        orig_width: width of the input image in pixels.
+        resized_width: width after the keep-ratio resize to the model height.
+        canvas_width: padded width fed to the model (chunks cover exactly this).
+        num_chunks: 300-px chunks (chunked models) or 1 (whole-line models).
+    """
+
+    orig_width: int
+    resized_width: int
+    canvas_width: int
+    num_chunks: int
+
+    def frame_to_x(self, frame: int) -> float:
+        """Centre of CTC frame ``frame`` in original-image pixels (clamped to the image)."""
+        x = (frame * FRAME_PX + FRAME_PX / 2) * self.orig_width / self.resized_width
+        return float(min(max(x, 0.0), self.orig_width - 0.5))
+
+
+def resized_width(height: int, width: int, target_height: int = 32,
+                  max_width: int | None = None) -> int:
+    """ModelScope's keep-ratio width: ``int(target_height * w / h)``, capped at ``max_width``.
+
+    At least 1 px so a very tall crop still yields an image.
+    """
+    ratio = width / float(height)
+    if max_width is not None and ratio > max_width / target_height:
+        return max_width
+    return max(1, int(target_height * ratio))
+
+
+def chunks_needed(width: int, chunk_width: int = 300, stride: int = 252) -> int:
+    """Fewest chunks of ``chunk_width`` at ``stride`` that cover ``width`` pixels."""
+    if width <= chunk_width:
+        return 1
+    return 1 + math.ceil((width - chunk_width) / stride)
+
+
+def plan_line(
+    height: int,
+    width: int,
+    *,
+    chunked: bool = True,
+    parity: bool = False,
+    target_height: int = 32,
+    img_width: int = 804,
+    chunk_width: int = 300,
+    chunk_stride: int = 252,
+) -> LinePlan:
+    """Decide resize width, canvas and chunk count for an image of ``height`` x ``width``."""
+    rw = resized_width(height, width, target_height, img_width if parity else None)
+    if chunked:
+        n = chunks_needed(img_width if parity else rw, chunk_width, chunk_stride)
+        return LinePlan(width, rw, chunk_width + chunk_stride * (n - 1), n)
+    canvas = img_width if parity else max(img_width, -(-rw // FRAME_PX) * FRAME_PX)
+    return LinePlan(width, rw, canvas, 1)
+
+
+def render_canvas(img: np.ndarray, plan: LinePlan, target_height: int = 32) -> np.ndarray:
+    """Resize ``img`` (H x W x 3 uint8) with bilinear cv2.resize and zero-pad to the canvas."""
+    resized = cv2.resize(img, (plan.resized_width, target_height))
+    canvas = np.zeros((target_height, plan.canvas_width, 3), dtype=np.uint8)
+    w = min(plan.resized_width, plan.canvas_width)
+    canvas[:, :w] = resized[:, :w]
+    return canvas
+
+
+def canvas_to_chunks(canvas: np.ndarray, num_chunks: int, chunk_width: int = 300,
+                     stride: int = 252) -> torch.Tensor:
+    """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk_width) float tensor in [0, 1]."""
+    windows = np.stack([canvas[:, i * stride : i * stride + chunk_width] for i in range(num_chunks)])
+    return torch.from_numpy(windows).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def canvas_to_tensor(canvas: np.ndarray) -> torch.Tensor:
+    """(32, W, 3) uint8 canvas -> (1, 3, 32, W) float tensor in [0, 1]."""
+    return torch.from_numpy(canvas).permute(2, 0, 1)[None].float().div_(255.0)
