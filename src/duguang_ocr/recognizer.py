@@ -231,6 +231,15 @@ class Recognizer:
             out = merge_chunks(out, num_chunks, self.model.config.trim)
         return out
 
+    @torch.inference_mode()
+    def forward_logits(self, inputs: list) -> list[torch.Tensor]:
+        """Merged CTC logits (T, C) per input, one forward pass each (for debugging/tests)."""
+        out = []
+        for src in inputs:
+            item = self._prepare(0, src)
+            out.append(self.logits(item.tensor, item.plan.num_chunks if self.chunked else 1)[0].cpu())
+        return out
+
     def _run(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
         x = torch.cat([item.tensor for item in batch])
         logits = self.logits(x, batch[0].plan.num_chunks if self.chunked else 1)

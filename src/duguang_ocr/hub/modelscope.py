@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..vocab import Vocab
 from . import safetensors
+from .cache import atomic_path
 
 CONFIG_FILE = "configuration.json"
 WEIGHTS_FILES = ("pytorch_model.pt", "model.safetensors")
@@ -222,12 +223,5 @@ def save_model_dir(
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

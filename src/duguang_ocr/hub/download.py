@@ -1,0 +1,371 @@
+"""Download DuGuang checkpoints from ModelScope into the local cache.
+
+Only ``requests`` is used (no ``modelscope`` package), so installing the library does not pull
+in the ModelScope SDK and its dependency tree. Downloads are written through
+:func:`duguang_ocr.hub.cache.atomic_path`: a crash, a dropped connection or a checksum failure
+never leaves a partial file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from duguang_ocr.hub.cache import OFFLINE_ENV, atomic_path, atomic_write_bytes, is_offline
+from duguang_ocr.hub.cache import cache_dir as _cache_root
+from duguang_ocr.hub.models import ALIASES, MODEL_FILES
+
+MODELSCOPE_ENDPOINT = "https://modelscope.cn"
+ENDPOINT_ENV = "DUGUANG_OCR_ENDPOINT"
+COMPLETE_MARKER = ".complete"
+USER_AGENT = "duguang-ocr (+requests)"
+
+_CHUNK = 1 << 16
+_MAX_RETRY_AFTER = 30.0
+# Network failures worth another attempt. ChunkedEncodingError is what requests raises when the
+# connection closes before Content-Length bytes arrived; it is not a ConnectionError subclass.
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+# Indirection so tests can observe back-off delays without actually sleeping.
+_sleep = time.sleep
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched (HTTP error, network failure, bad checksum)."""
+
+
+class OfflineError(DownloadError):
+    """Network access was needed but ``$DUGUANG_OCR_OFFLINE`` forbids it."""
+
+
+class _RetryableError(Exception):
+    """Internal: a failure worth another attempt (5xx/429, truncated body)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str:
+    """Pick the hub base URL: argument, then ``$DUGUANG_OCR_ENDPOINT``, then ModelScope.
+
+    A mirror or an on-prem proxy can thus be configured once in the environment.
+    """
+    base = endpoint or os.environ.get(ENDPOINT_ENV) or MODELSCOPE_ENDPOINT
+    return base.rstrip("/")
+
+
+def file_url(
+    model_id: str, filename: str, revision: str = "master", endpoint: str | None = None
+) -> str:
+    """URL of one file of a model through ModelScope's ``repo`` file API.
+
+    Revision and file name are percent-encoded because they are query values: a ``&`` or
+    space in either would otherwise corrupt the query string.
+
+    >>> file_url("damo/m", "vocab.txt", endpoint="http://hub")
+    'http://hub/api/v1/models/damo/m/repo?Revision=master&FilePath=vocab.txt'
+    """
+    base = resolve_endpoint(endpoint)
+    return (
+        f"{base}/api/v1/models/{quote(model_id, safe='/')}/repo"
+        f"?Revision={quote(revision, safe='')}&FilePath={quote(filename, safe='')}"
+    )
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    """Parse a numeric ``Retry-After`` header, capped so a hostile value cannot stall us."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+def _fetch_once(
+    session: requests.Session,
+    url: str,
+    dest: Path,
+    timeout: float | tuple[float, float],
+    progress: bool,
+    expected_sha256: str | None,
+) -> None:
+    """One attempt: stream ``url`` into a temp file and move it onto ``dest`` if valid.
+
+    Raises:
+        _RetryableError: 5xx/429 status or a body shorter than ``Content-Length``.
+        DownloadError: a permanent failure (4xx, checksum mismatch).
+        requests.ConnectionError, requests.Timeout: network failures (retried by the caller).
+    """
+    # Identity encoding keeps Content-Length equal to the bytes we count and hash.
+    headers = {"Accept-Encoding": "identity", "User-Agent": USER_AGENT}
+    with session.get(url, stream=True, timeout=timeout, headers=headers) as response:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise _RetryableError(
+                f"HTTP {status} ({response.reason}) from {url}", _retry_after_seconds(response)
+            )
+        if status >= 400:
+            raise DownloadError(
+                f"GET {url} failed with HTTP {status} ({response.reason}); client errors are "
+                "permanent, not retrying (check the model id, revision and file name)"
+            )
+        length_header = response.headers.get("Content-Length")
+        expected_len = int(length_header) if length_header and length_header.isdigit() else None
+
+        digest = hashlib.sha256()
+        received = 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=expected_len, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name
+            )
+        try:
+            with atomic_path(dest) as tmp, open(tmp, "wb") as fh:
+                for chunk in response.iter_content(chunk_size=_CHUNK):
+                    fh.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                fh.flush()
+                if expected_len is not None and received != expected_len:
+                    raise _RetryableError(
+                        f"truncated body from {url}: got {received} of {expected_len} bytes"
+                    )
+                if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
+                    # The body arrived whole (length checked), so a different digest means the
+                    # expectation or the hosted file is wrong; retrying would not help.
+                    raise DownloadError(
+                        f"sha256 mismatch for {url}: expected {expected_sha256.lower()}, "
+                        f"got {digest.hexdigest()}"
+                    )
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def download_file(
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    retries: int = 3,
+    timeout: float | tuple[float, float] = (10, 60),
+    backoff: float = 0.5,
+    progress: bool = False,
+    expected_sha256: str | None = None,
+    session: requests.Session | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` with retries, never leaving a partial file behind.
+
+    Transient failures (connection errors, timeouts, truncated bodies, HTTP 5xx and 429) are
+    retried with exponential back-off (``backoff * 2**k`` seconds, or the server's numeric
+    ``Retry-After`` if larger, capped at 30 s). Other 4xx statuses fail at once: asking again
+    for a file that does not exist only wastes time.
+
+    Args:
+        url: the file URL.
+        dest: final path; written only once the full body has arrived and been verified.
+        retries: total number of attempts (at least 1).
+        timeout: ``requests`` timeout, ``(connect, read)`` seconds.
+        backoff: base delay in seconds before the second attempt; doubles each time.
+        progress: show a ``tqdm`` progress bar on stderr.
+        expected_sha256: if given, the hex digest the body must have.
+        session: a ``requests.Session`` to reuse connections across files.
+
+    Returns:
+        ``dest`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OfflineError: ``$DUGUANG_OCR_OFFLINE`` is set.
+        DownloadError: a permanent failure, or all attempts failed; the message names the URL.
+    """
+    dest = Path(dest)
+    if is_offline():
+        raise OfflineError(f"offline mode ({OFFLINE_ENV} is set): refusing to download {url}")
+    attempts = max(1, int(retries))
+    own_session = session is None
+    sess = requests.Session() if session is None else session
+    last_error: BaseException | None = None
+    try:
+        for attempt in range(attempts):
+            retry_after: float | None = None
+            try:
+                _fetch_once(sess, url, dest, timeout, progress, expected_sha256)
+                return dest
+            except DownloadError:
+                raise
+            except _RetryableError as exc:
+                last_error, retry_after = exc, exc.retry_after
+            except _TRANSIENT as exc:
+                last_error = exc
+            except requests.RequestException as exc:
+                # Malformed URL, too many redirects, ...: retrying cannot fix these.
+                raise DownloadError(f"GET {url} failed: {exc}") from exc
+            if attempt + 1 < attempts:
+                delay = backoff * (2**attempt)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                _sleep(delay)
+    finally:
+        if own_session:
+            sess.close()
+    raise DownloadError(
+        f"GET {url} failed after {attempts} attempt(s); last error: {last_error}"
+    ) from last_error
+
+
+def snapshot_dir(
+    model_id: str, revision: str = "master", cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Local directory of one model revision: ``<cache>/models/<ns>--<name>/<revision>/``.
+
+    ``/`` becomes ``--`` so each id maps to a single directory level, mirroring the
+    Hugging Face cache layout users already know.
+
+    Raises:
+        ValueError: ``model_id`` or ``revision`` could escape the cache directory.
+    """
+    parts = model_id.split("/")
+    if any(p in ("", ".", "..") or "\\" in p for p in parts):
+        raise ValueError(f"invalid model id {model_id!r}")
+    rev = revision.replace("/", "--")
+    if rev in ("", ".", "..") or "\\" in rev:
+        raise ValueError(f"invalid revision {revision!r}")
+    return _cache_root(cache_dir) / "models" / "--".join(parts) / rev
+
+
+def _check_filename(name: str) -> None:
+    """Reject file names that are absolute or climb out of the snapshot directory."""
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid model file name {name!r}")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Best-effort check whether a process still exists (used to spare live writers' temps)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temp files of ``target`` left by writers that were killed mid-download.
+
+    A temp file whose writer process is still running belongs to a concurrent download and is
+    left alone.
+    """
+    if not target.parent.is_dir():
+        return
+    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        pid_text = tmp.name[len(f".{target.name}.tmp-") :].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def is_complete(directory: Path, files: Iterable[str] = MODEL_FILES) -> bool:
+    """Whether ``directory`` holds a finished snapshot of ``files``.
+
+    The marker is written last, so its presence proves an earlier run got through every file;
+    checking the files too catches ones deleted afterwards or a request for extra files.
+    """
+    return (directory / COMPLETE_MARKER).is_file() and all(
+        (directory / name).is_file() for name in files
+    )
+
+
+def snapshot_download(
+    model_id: str,
+    *,
+    revision: str = "master",
+    cache_dir: str | os.PathLike[str] | None = None,
+    endpoint: str | None = None,
+    files: Iterable[str] = MODEL_FILES,
+    progress: bool = True,
+) -> Path:
+    """Make sure a model's files are in the local cache and return their directory.
+
+    A snapshot counts as present only when every file exists *and* the ``.complete`` marker
+    does; the marker is written after the last file, so an interrupted run is detected and the
+    next call fetches just the files still missing (files are written atomically, so one that
+    exists under its final name is whole).
+
+    Args:
+        model_id: ModelScope id such as ``"iic/cv_convnextTiny_ocr-recognition-general_damo"``
+            or an alias from :data:`duguang_ocr.hub.models.ALIASES`.
+        revision: branch or tag on the hub.
+        cache_dir: cache root override (see :func:`duguang_ocr.hub.cache.cache_dir`).
+        endpoint: hub base URL override (see :func:`resolve_endpoint`).
+        files: file names to fetch.
+        progress: show per-file progress bars.
+
+    Returns:
+        The snapshot directory.
+
+    Raises:
+        OfflineError: files are missing and ``$DUGUANG_OCR_OFFLINE`` is set.
+        DownloadError: a file could not be downloaded.
+        ValueError: malformed model id, revision or file name.
+    """
+    model_id = ALIASES.get(model_id, model_id)
+    names = list(dict.fromkeys(files))
+    for name in names:
+        _check_filename(name)
+    directory = snapshot_dir(model_id, revision, cache_dir)
+    if is_complete(directory, names):
+        return directory
+
+    missing = [name for name in names if not (directory / name).is_file()]
+    if is_offline():
+        what = ", ".join(missing) or f"{COMPLETE_MARKER} marker (an earlier download stopped)"
+        listing = "\n".join(
+            f"  {name}: {file_url(model_id, name, revision, endpoint)}" for name in missing
+        )
+        raise OfflineError(
+            f"model {model_id!r} (revision {revision!r}) is not fully cached in {directory} and "
+            f"offline mode is on ({OFFLINE_ENV}={os.environ.get(OFFLINE_ENV)!r}).\n"
+            f"Missing: {what}.\n"
+            f"Either unset {OFFLINE_ENV} and run again with network access, or download these "
+            f"files on another machine and copy them into {directory} (then create an empty "
+            f"{COMPLETE_MARKER} file there):\n{listing}"
+        )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with requests.Session() as session:
+        for name in missing:
+            target = directory / name
+            _remove_stale_temps(target)
+            download_file(
+                file_url(model_id, name, revision, endpoint),
+                target,
+                progress=progress,
+                session=session,
+            )
+    manifest = {
+        "model_id": model_id,
+        "revision": revision,
+        "files": {name: (directory / name).stat().st_size for name in names},
+    }
+    atomic_write_bytes(directory / COMPLETE_MARKER, json.dumps(manifest, indent=2).encode())
+    return directory

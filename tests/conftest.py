@@ -1,0 +1,31 @@
+"""Shared fixtures: tiny random-weight model dirs and rendered line images, made per test run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.helpers import font, make_model_dir, render
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return make_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def line_images(tmp_path_factory) -> dict[str, Path]:
+    """A few rendered lines on disk: short, 804 px, long, gray, RGBA."""
+    d = tmp_path_factory.mktemp("lines")
+    out = {}
+    render("Hi 42").save(out.setdefault("short", d / "short.png"))
+    render("exactly 804 px wide", width=804).save(out.setdefault("exact804", d / "exact804.png"))
+    render("a long line of text " * 6).save(out.setdefault("long", d / "long.png"))
+    render("gray 你好", mode="L").save(out.setdefault("gray", d / "gray.png"))
+    rgba = Image.new("RGBA", (200, 40), (0, 0, 0, 0))
+    ImageDraw.Draw(rgba).text((4, 4), "rgba", fill=(0, 0, 0, 255), font=font(26))
+    rgba.save(out.setdefault("rgba", d / "rgba.png"))
+    return out
+

@@ -1,0 +1,58 @@
+"""Test helpers: tiny random-weight model dirs and rendered line images, made per test run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from duguang_ocr.hub.modelscope import save_model_dir
+from duguang_ocr.models import create_model
+from duguang_ocr.vocab import Vocab
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CHARS = [chr(c) for c in range(0x21, 0x7F)] + list("你好世界中文识别")
+
+
+def font(size: int = 24) -> ImageFont.FreeTypeFont:
+    for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)
+
+
+def render(text: str, width: int | None = None, height: int = 32, mode: str = "RGB") -> Image.Image:
+    """Black text on white, ``width`` defaulting to the text's extent."""
+    f = font(int(height * 0.7))
+    w = width or int(f.getlength(text)) + 8
+    im = Image.new("RGB", (w, height), (255, 255, 255))
+    ImageDraw.Draw(im).text((4, height * 0.1), text, fill=(0, 0, 0), font=f)
+    return im.convert(mode)
+
+
+def perturbed(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random weights that make every layer matter (no identity norms / zero scales)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.add_(torch.randn(p.shape, generator=g) * (0.05 if p.dim() > 1 else 0.2))
+            if name.endswith(("head.weight", "cls.weight")):
+                p.mul_(20)
+    return model.eval()
+
+
+def make_model_dir(path: Path, variant: str = "convnextvit_test", seed: int = 0) -> Path:
+    offset = 1 if variant == "crnn" else 2
+    vocab = Vocab(CHARS, offset=offset)
+    torch.manual_seed(seed)
+    model = perturbed(create_model(variant, num_classes=vocab.num_classes), seed)
+    return save_model_dir(path, model, vocab, variant)
+
+
+def as_bgr(img: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.array(img.convert("RGB"))[:, :, ::-1])

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import torch
+
+from duguang_ocr.preprocess import (
+    canvas_to_chunks,
+    chunks_needed,
+    plan_line,
+    render_canvas,
+    resized_width,
+)
+
+
+def test_resized_width_matches_modelscope_rule():
+    assert resized_width(64, 100) == 50
+    assert resized_width(30, 100) == int(32 * 100 / 30)
+    assert resized_width(32, 5000, max_width=804) == 804  # parity squashes long lines
+    assert resized_width(32, 5000) == 5000
+    assert resized_width(1000, 3) == 1  # never zero
+
+
+@pytest.mark.parametrize("w,n", [(1, 1), (300, 1), (301, 2), (552, 2), (553, 3), (804, 3), (805, 4)])
+def test_chunks_needed(w, n):
+    assert chunks_needed(w) == n
+
+
+def test_parity_plan_is_always_three_chunks():
+    for w in (10, 300, 804, 5000):
+        plan = plan_line(32, w, parity=True)
+        assert (plan.num_chunks, plan.canvas_width) == (3, 804)
+    assert plan_line(32, 100).num_chunks == 1
+    assert plan_line(32, 2000).canvas_width == 300 + 252 * 7
+
+
+def test_crnn_plans():
+    assert plan_line(32, 100, chunked=False, img_width=640).canvas_width == 640
+    assert plan_line(32, 1001, chunked=False, img_width=640).canvas_width == 1004
+    assert plan_line(32, 1001, chunked=False, parity=True, img_width=640).resized_width == 640
+
+
+def test_canvas_and_chunks_follow_modelscope_layout():
+    img = np.random.default_rng(0).integers(0, 256, (32, 804, 3), dtype=np.uint8)
+    plan = plan_line(32, 804, parity=True)
+    canvas = render_canvas(img, plan)
+    chunks = canvas_to_chunks(canvas, plan.num_chunks)
+    assert chunks.shape == (3, 3, 32, 300) and chunks.dtype == torch.float32
+    ref = torch.from_numpy(img.astype(np.float32))
+    for i in range(3):
+        expected = ref[:, 252 * i : 252 * i + 300].permute(2, 0, 1) / 255.0
+        assert torch.equal(chunks[i], expected)
+
+
+def test_frame_to_x_stays_inside_the_image():
+    plan = plan_line(64, 400)  # resized to 200 px wide
+    assert plan.frame_to_x(0) == pytest.approx(4.0)
+    assert 0 <= plan.frame_to_x(74) <= 400
