@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from duguang_ocr import RecognitionResult, Recognizer
+from duguang_ocr.io import ImageLoadError
+from tests.helpers import as_bgr, render
+
+
+@pytest.fixture(scope="module")
+def rec(tiny_model_dir):
+    return Recognizer.from_pretrained(tiny_model_dir, device="cpu", batch_size=4)
+
+
+def test_every_input_type_gives_the_same_text(rec, line_images):
+    path = line_images["short"]
+    img = Image.open(path)
+    expected = rec(str(path))
+    assert isinstance(expected, str)
+    rgb = np.array(img.convert("RGB"))
+    for x in (
+        path,                                        # pathlib.Path
+        path.read_bytes(),                           # encoded bytes
+        img,                                         # PIL
+        as_bgr(img),                                 # cv2-style BGR array
+        torch.from_numpy(rgb).permute(2, 0, 1).float() / 255,  # RGB CHW float tensor
+    ):
+        assert rec(x) == expected
+
+
+def test_list_returns_list_in_order_and_batches_consistently(rec, line_images):
+    paths = list(line_images.values())
+    one_by_one = [rec(p) for p in paths]
+    assert rec(paths) == one_by_one
+    assert rec(paths, batch_size=1) == one_by_one
+    assert rec(tuple(paths[::-1])) == one_by_one[::-1]
+
+
+def test_details(rec, line_images):
+    r = rec.recognize(line_images["long"])
+    assert isinstance(r, RecognitionResult) and r.ok
+    assert len(r.char_confidences) == len(r.char_positions) == len(r.text)
+    width = Image.open(line_images["long"]).width
+    assert all(0 <= x <= width for x in r.char_positions)
+    assert all(0 <= c <= 1 for c in r.char_confidences)
+    assert r.char_positions == sorted(r.char_positions)
+    texts = rec.recognize([line_images["short"]], return_details=False)
+    assert texts == [rec(line_images["short"])]
+
+
+def test_beam_search_path_matches_the_decoder(rec, line_images):
+    """The facade's beam path returns exactly what the decoder finds on the same logits
+    (optimality against brute force is tested in test_decoding.py)."""
+    from duguang_ocr.decoding import ctc_beam_search, ctc_greedy, ctc_sequence_log_prob
+
+    for path in list(line_images.values())[:2]:
+        (logits,) = rec.forward_logits([path])
+        lp = logits.log_softmax(-1)
+        greedy = ctc_greedy(lp.exp()[None], rec.vocab.itos)[0]
+        beam = ctc_beam_search(lp, rec.vocab.itos, beam_width=4)
+        assert np.isfinite(ctc_sequence_log_prob(lp, beam.ids))
+        assert greedy.text == rec(path)
+        assert rec(path, beam_width=4) == beam.text
+
+
+def test_bad_single_input_raises_naming_it(rec, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageLoadError, match="broken.png"):
+        rec(bad)
+    with pytest.raises(TypeError):
+        rec(12345)
+
+
+def test_bad_item_in_list_is_skipped_or_raised(rec, tmp_path, line_images):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"")
+    good = line_images["short"]
+    results = rec.recognize([good, bad, good])
+    assert [r.ok for r in results] == [True, False, True]
+    assert "broken.png" in results[1].error and results[1].text == ""
+    assert rec([good, bad]) == [rec(good), ""]
+    with pytest.raises(ImageLoadError, match="broken.png"):
+        rec([good, bad], errors="raise")
+
+
+def test_long_lines_use_more_chunks_and_are_not_squashed(rec):
+    long_img = np.array(render("word " * 60))  # ~2,000 px at height 32
+    item = rec._prepare(0, long_img[:, :, ::-1].copy())
+    assert item.plan.num_chunks > 3 and item.plan.resized_width > 804
+    parity = Recognizer(rec.model, rec.vocab, rec.spec, device="cpu", mode="parity")
+    assert parity._prepare(0, long_img).plan.num_chunks == 3
+
+
+def test_argument_validation(tiny_model_dir):
+    with pytest.raises(ValueError, match="mode"):
+        Recognizer.from_pretrained(tiny_model_dir, mode="fast")
+    with pytest.raises(ValueError, match="errors"):
+        Recognizer.from_pretrained(tiny_model_dir, errors="ignore")
+    with pytest.raises(ValueError, match="GPU"):
+        Recognizer.from_pretrained(tiny_model_dir, device="cpu", dtype=torch.float16)
+    with pytest.raises(ValueError, match="neither a local model directory"):
+        Recognizer.from_pretrained("no/such/thing")
+
+
+def test_crnn_model_dir(tmp_path, line_images):
+    from tests.helpers import make_model_dir
+
+    rec = Recognizer.from_pretrained(make_model_dir(tmp_path / "crnn", "crnn"), device="cpu")
+    paths = list(line_images.values())
+    assert rec(paths) == [rec(p) for p in paths]
