@@ -67,6 +67,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_make_lmdb(args: argparse.Namespace) -> int:
+    from .data.make_lmdb import make_lmdb
+
+    if args.root is not None and args.labels is None:
+        raise ValueError("--root goes with --labels (use --from-folder DIR for a folder data set)")
+    try:
+        report = make_lmdb(
+            args.out, labels=args.labels, root=args.root if args.labels else args.from_folder,
+            source_lmdb=args.from_lmdb, overwrite=args.overwrite, progress=not args.quiet,
+        )
+    except FileExistsError as e:
+        print(f"duguang-ocr: error: {e}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.written else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="versions, models and cache location")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("make-lmdb", help="validate images and build an LMDB training set")
+    p.add_argument("out", help="output LMDB directory (written atomically)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--labels", help="labels.tsv with 'path<TAB>text' lines")
+    src.add_argument("--from-lmdb", help="re-validate and copy another LMDB data set")
+    src.add_argument("--from-folder", help="folder data set: DIR/labels.tsv plus images")
+    p.add_argument("--root", help="folder the --labels paths are relative to (default: its dir)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_make_lmdb)
     return parser
 
 
