@@ -118,8 +118,12 @@ class TextSampler:
         return s or "0"
 
 
-def _fonts(kind, size, cache={}):
+_FONT_CACHE: dict = {}
+
+
+def _fonts(kind, size):
     key = (kind, size)
+    cache = _FONT_CACHE
     if key not in cache:
         cache[key] = [ImageFont.truetype(os.path.join(FONT_DIR, p), size, index=i)
                       for p, i in (CJK_FONTS if kind == "cjk" else CJK_FONTS + LATIN_FONTS)]
