@@ -84,6 +84,34 @@ def cmd_make_lmdb(args: argparse.Namespace) -> int:
     return 0 if report.written else 1
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluate import REALTEST_PROTOCOLS, evaluate, format_table
+    from .recognizer import Recognizer
+
+    rec = Recognizer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size,
+                                     beam_width=args.beam)
+    jobs = [(d, args.protocol) for d in args.data]
+    if args.realtest:
+        root = Path(args.realtest)
+        jobs += [(root / s, p) for s, p in REALTEST_PROTOCOLS.items() if (root / s).is_dir()]
+    if not jobs:
+        raise ValueError("nothing to evaluate: pass --data and/or --realtest")
+    reports = [evaluate(rec, d, p) for d, p in jobs]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False))
+    else:
+        print(format_table(reports))
+    if args.errors_file:
+        with open(args.errors_file, "w", encoding="utf-8") as f:
+            f.write("data\titem\tlabel\tprediction\n")
+            for r in reports:
+                for item, label, pred in r.errors:
+                    f.write(f"{r.name}\t{item}\t{label}\t{pred}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("default", "parity"), default="default")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_recognize)
+
+    p = sub.add_parser("eval", help="line/char accuracy on labelled data sets")
+    p.add_argument("--model", default=None, help="model dir, alias or id (default: embedded)")
+    p.add_argument("--data", action="append", default=[],
+                   help="LMDB dir, folder with labels.tsv, or a labels.tsv (repeatable)")
+    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact")
+    p.add_argument("--realtest", metavar="DIR",
+                   help="evaluate every subset of shared/realtest with its own protocol")
+    p.add_argument("--device", default=None)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--errors-file", help="write every wrong line as TSV")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", help="versions, models and cache location")
     p.set_defaults(func=cmd_info)

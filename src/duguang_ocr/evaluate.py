@@ -1,0 +1,147 @@
+"""Accuracy of a recognizer on a labelled data set.
+
+Metrics (per data set; never pool different data sets into one number):
+
+* line accuracy: exact match after the protocol's normalisation;
+* character accuracy: ``1 - sum(edit distance) / sum(label characters)``, clamped at 0
+  (ModelScope's "AR");
+* normalised edit distance: mean of ``ed / max(len(label), len(pred))``.
+
+Protocols normalise both label and prediction: ``exact``, ``ci`` (case-insensitive) and
+``alnum-ci`` (lower-case, only ASCII letters and digits kept: the usual scene-text word
+protocol for IIIT5K and ICDAR2015).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROTOCOLS: dict[str, Callable[[str], str]] = {
+    "exact": lambda s: s,
+    "ci": lambda s: s.lower(),
+    "alnum-ci": lambda s: re.sub(r"[^0-9a-z]", "", s.lower()),
+}
+
+# shared/realtest subsets -> protocol (from its README).
+REALTEST_PROTOCOLS = {
+    "en_print": "exact",
+    "en_scene_iiit5k": "alnum-ci",
+    "en_scene_ic15": "alnum-ci",
+    "en_scene_misc": "ci",
+    "plate_zh": "exact",
+    "zh_handwriting": "exact",
+    "mixed_fixtures": "exact",
+}
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@dataclass
+class EvalReport:
+    name: str
+    protocol: str
+    lines: int = 0
+    correct: int = 0
+    label_chars: int = 0
+    edits: int = 0
+    ned_sum: float = 0.0
+    unreadable: int = 0
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # (item, label, pred)
+
+    def add(self, item: str, label: str, pred: str) -> None:
+        norm = PROTOCOLS[self.protocol]
+        gt, pr = norm(label), norm(pred)
+        ed = edit_distance(gt, pr)
+        self.lines += 1
+        self.correct += gt == pr
+        self.label_chars += len(gt)
+        self.edits += ed
+        self.ned_sum += ed / max(1, len(gt), len(pr))
+        if gt != pr:
+            self.errors.append((item, label, pred))
+
+    @property
+    def line_acc(self) -> float:
+        return self.correct / self.lines if self.lines else 0.0
+
+    @property
+    def char_acc(self) -> float:
+        return max(0.0, 1.0 - self.edits / self.label_chars) if self.label_chars else 0.0
+
+    @property
+    def ned(self) -> float:
+        return self.ned_sum / self.lines if self.lines else 0.0
+
+    def to_dict(self) -> dict:
+        return {"data": self.name, "protocol": self.protocol, "lines": self.lines,
+                "line_acc": round(self.line_acc, 4), "char_acc": round(self.char_acc, 4),
+                "ned": round(self.ned, 4), "unreadable": self.unreadable}
+
+
+def iter_labelled(data: str | os.PathLike) -> Iterator[tuple[str, object, str]]:
+    """``(item name, recognizer input, label)`` from an LMDB data set, a folder with
+    ``labels.tsv`` or a ``labels.tsv`` file. LMDB images are passed on as encoded bytes."""
+    path = Path(data)
+    if (path / "data.mdb").exists():
+        import lmdb
+
+        from .data.lmdb import IMAGE_KEY, LABEL_KEY, read_count
+
+        n = read_count(path)
+        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False)
+        try:
+            with env.begin() as txn:
+                for i in range(1, n + 1):
+                    img = txn.get((IMAGE_KEY % i).encode())
+                    label = txn.get((LABEL_KEY % i).encode())
+                    yield (f"{path.name}#{i}", img if img is not None else b"",
+                           label.decode("utf-8", "replace") if label is not None else "")
+        finally:
+            env.close()
+        return
+    from .data.folder import read_labels
+
+    labels = path if path.is_file() else path / "labels.tsv"
+    for rel, text in read_labels(labels):
+        yield rel, labels.parent / rel, text
+
+
+def evaluate(rec, data: str | os.PathLike, protocol: str = "exact",
+             name: str | None = None) -> EvalReport:
+    """Run ``rec`` (a :class:`~duguang_ocr.Recognizer`) over ``data`` and score it.
+
+    Unreadable images count as wrong (empty prediction) and are tallied in ``unreadable``.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    report = EvalReport(name or Path(data).name, protocol)
+    items = list(iter_labelled(data))
+    results = rec.iter_recognize([x for _, x, _ in items], errors="skip")
+    for (item, _, label), result in zip(items, results):
+        report.unreadable += not result.ok
+        report.add(item, label, result.text)
+    return report
+
+
+def format_table(reports: list[EvalReport]) -> str:
+    """A markdown table, one row per data set."""
+    rows = ["| data | protocol | lines | line acc | char acc | NED |", "|---|---|---|---|---|---|"]
+    for r in reports:
+        rows.append(f"| {r.name} | {r.protocol} | {r.lines} | {r.line_acc:.1%} | "
+                    f"{r.char_acc:.1%} | {r.ned:.3f} |")
+    return "\n".join(rows)
