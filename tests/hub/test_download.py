@@ -531,3 +531,38 @@ def test_atomic_write_bytes_and_sha256(tmp_path: Path) -> None:
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()
     assert sha256_file(path, chunk_size=7) == hashlib.sha256(data).hexdigest()
     assert cache.temp_name(path).name.startswith(".b.bin.tmp-")
+
+
+# ------------------------------------------------------------------ end to end via Recognizer
+def test_from_pretrained_downloads_a_real_model_then_works_offline(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ModelScope id resolves through the fake hub (one dropped connection on the
+    weights, retried), lands in the cache, loads, and later loads with the network off."""
+    from duguang_ocr import Recognizer
+    from tests.helpers import make_model_dir, render
+
+    model_dir = make_model_dir(tmp_path / "src")
+    for name in MODEL_FILES:
+        hub.files[(MODEL_ID, name)] = (model_dir / name).read_bytes()
+    hub.plans["pytorch_model.pt"] = ["drop"]
+    monkeypatch.setenv("DUGUANG_OCR_ENDPOINT", hub.endpoint)
+    rec = Recognizer.from_pretrained("general", device="cpu")
+    local = Recognizer.from_pretrained(model_dir, device="cpu")
+    img = render("cache me")
+    assert rec(img) == local(img)
+    assert hub.count("pytorch_model.pt") == 2
+    monkeypatch.setenv("DUGUANG_OCR_OFFLINE", "1")
+    before = hub.count()
+    assert Recognizer.from_pretrained(MODEL_ID, device="cpu")(img) == local(img)
+    assert hub.count() == before
+    with pytest.raises(OfflineError):
+        Recognizer.from_pretrained("iic/cv_crnn_ocr-recognition-general_damo", device="cpu")
+
+
+def test_from_pretrained_404_is_a_clear_error(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from duguang_ocr import Recognizer
+
+    monkeypatch.setenv("DUGUANG_OCR_ENDPOINT", hub.endpoint)
+    with pytest.raises(DownloadError, match="404"):
+        Recognizer.from_pretrained("damo/cv_convnextTiny_ocr-recognition-missing_damo")
