@@ -247,7 +247,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--save-every", type=int, default=100)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--export", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -256,7 +256,11 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = create_model("convnextvit_small", num_classes=vocab.num_classes)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
+    # No weight decay on norms, biases and layer scales (1-D parameters).
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     state_path = args.work / "train_state.pt"
     step = 0
     if state_path.exists():
@@ -284,7 +288,7 @@ def main() -> None:
         if step >= args.steps:
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, 300)
+            g["lr"] = lr_at(step, args.steps, args.lr, 200)
         logp = model(x).log_softmax(-1).permute(1, 0, 2)
         loss = ctc(logp, targets, torch.full((x.shape[0],), logp.shape[0]), lengths)
         opt.zero_grad(set_to_none=True)
