@@ -1,7 +1,17 @@
 """CTC decoding: greedy and prefix beam search, with per-character confidences and frames.
 
-Pure torch/numpy; knows nothing about images. ``itos[c]`` is the text class ``c`` emits
-('' for the blank, class 0, and for unused ids). Frames map to pixels in the recognizer.
+Pure torch/numpy; knows nothing about images or vocab files. ``itos[c]`` is the text class
+``c`` emits: '' for the blank (class 0) and for unused slots, which are still reported in
+:attr:`DecodedLine.ids` but produce no character. Frame indices are turned into pixel
+positions by the recognizer.
+
+Greedy decoding is what the recognizer and evaluation use by default, so it is vectorised
+over the whole batch. Beam search is per line (prefix search is inherently sequential over
+frames) but vectorised over classes, so a 7,000-class vocabulary costs one numpy pass per
+frame rather than a Python loop over classes. :func:`ctc_sequence_log_prob` and
+:func:`ctc_forced_align` are the exact forward and Viterbi recursions; the first lets callers
+score a labelling, the second gives beam search the same per-character frames and
+confidences that greedy decoding reads off its argmax runs.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import numpy as np
 import torch
 
 BLANK = 0
+_NEG_INF = -np.inf
 
 
 @dataclass
@@ -21,11 +32,14 @@ class DecodedLine:
 
     Attributes:
         text: the collapsed string.
-        confidence: mean of ``char_confidences``; for an empty text, the mean blank
-            probability over frames.
-        char_confidences: per character, its highest frame probability.
-        char_frames: per character, the frame where it is most confidently emitted.
-        ids: emitted class ids after collapsing (including ids that emit '').
+        confidence: line confidence in [0, 1]: the mean of ``char_confidences``; for an empty
+            text, the mean blank probability over the valid frames (0.0 when there are none,
+            since no frames is no evidence for anything).
+        char_confidences: per character, its probability at ``char_frames``.
+        char_frames: per character, the frame (0..T-1) where it is most confidently emitted
+            within its run (greedy) or its forced-alignment segment (beam search).
+        ids: emitted class ids after collapsing and removing blanks, including ids that
+            emit '' (so callers can tell "nothing recognised" from "only unused slots").
     """
 
     text: str
@@ -35,203 +49,353 @@ class DecodedLine:
     ids: list[int] = field(default_factory=list)
 
 
-def _as_tensor(x) -> torch.Tensor:
-    t = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
-    return t.detach().float().cpu()
+def _to_float64(x) -> np.ndarray:
+    """Any tensor/array (bf16 and fp16 included) as a float64 numpy array on the CPU.
+
+    The beam and alignment recursions add many log-probabilities, so they run in float64
+    whatever the network produced.
+    """
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().to(torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
 
 
-def _assemble(ids, confs, frames, itos, blank_mean: float) -> DecodedLine:
-    text, cc, cf = [], [], []
+def _check_labels(ids: Sequence[int], num_classes: int) -> list[int]:
+    labels = [int(i) for i in ids]
+    for i in labels:
+        if i == BLANK or not 0 < i < num_classes:
+            raise ValueError(
+                f"label ids must be in 1..{num_classes - 1} (0 is the CTC blank), got {i}"
+            )
+    return labels
+
+
+def _assemble(ids: list[int], confs: list[float], frames: list[int], itos: Sequence[str],
+              blank_mean: float) -> DecodedLine:
+    """Build a :class:`DecodedLine`, dropping ids that emit '' from the character lists."""
+    text, char_confs, char_frames = [], [], []
     for i, c, f in zip(ids, confs, frames):
-        s = itos[i] if 0 <= i < len(itos) else ""
+        if i >= len(itos):
+            # A model/vocabulary mismatch; emitting nothing would hide it.
+            raise ValueError(f"class id {i} has no entry in itos (length {len(itos)})")
+        s = itos[i]
         if s:
             text.append(s)
-            cc.append(float(c))
-            cf.append(int(f))
-    conf = float(np.mean(cc)) if cc else blank_mean
-    return DecodedLine("".join(text), conf, cc, cf, [int(i) for i in ids])
+            char_confs.append(float(c))
+            char_frames.append(int(f))
+    conf = float(np.mean(char_confs)) if char_confs else float(blank_mean)
+    return DecodedLine("".join(text), conf, char_confs, char_frames, [int(i) for i in ids])
 
 
-def ctc_greedy(probs, itos: Sequence[str], lengths=None) -> list[DecodedLine]:
-    """Best-path decoding of a batch.
+def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
+               lengths: Sequence[int] | torch.Tensor | np.ndarray | None = None,
+               ) -> list[DecodedLine]:
+    """Best-path decoding of a batch: argmax per frame, merge runs, drop blanks.
+
+    Everything up to the per-line assembly is done for the whole batch at once: the argmax
+    runs on the tensor's own device and dtype (only (N, T) results are copied to the CPU),
+    runs are found with a shifted comparison, and each run's best probability and frame
+    come from scatter-reductions over a batch-wide run index. Python only loops over the
+    emitted characters.
 
     Args:
-        probs: (N, T, C) probabilities (softmaxed), torch or numpy, any float dtype.
+        probs: (N, T, C) probabilities (already softmaxed); torch or numpy; float32, float16
+            or bfloat16.
         itos: class id -> emitted text.
-        lengths: optional (N,) valid frame counts; later frames are ignored.
+        lengths: optional (N,) valid frame counts; frames at or beyond a line's length are
+            ignored (padding of shorter lines in a batch).
 
     Returns:
-        One :class:`DecodedLine` per row. The argmax, run starts and per-run maxima are
-        computed for the whole batch at once; Python only loops over emitted characters.
+        One :class:`DecodedLine` per row.
     """
-    p = _as_tensor(probs)
+    p = probs if isinstance(probs, torch.Tensor) else torch.from_numpy(np.asarray(probs))
+    p = p.detach()
     if p.ndim != 3:
         raise ValueError(f"expected (N, T, C) probabilities, got shape {tuple(p.shape)}")
     n, t, _ = p.shape
-    best, ids = p.max(-1)  # (N, T)
-    valid = torch.ones(n, t, dtype=torch.bool)
-    if lengths is not None:
-        valid = torch.arange(t)[None] < torch.as_tensor(lengths).view(-1, 1)
+    if n == 0:
+        return []
+    if t == 0:
+        return [DecodedLine("", 0.0) for _ in range(n)]
+
+    best, ids = p.max(-1)
+    best, ids = best.float().cpu(), ids.cpu()
+    blank = p[..., BLANK].float().cpu()
+    frame = torch.arange(t)
+    if lengths is None:
+        valid = torch.ones(n, t, dtype=torch.bool)
+    else:
+        lens = torch.as_tensor(lengths).detach().cpu().long().reshape(-1)
+        if lens.numel() != n:
+            raise ValueError(f"lengths has {lens.numel()} entries for a batch of {n}")
+        valid = frame[None] < lens[:, None]
     ids = ids.masked_fill(~valid, BLANK)
-    new_run = torch.ones_like(valid)
+
+    new_run = torch.ones(n, t, dtype=torch.bool)
     new_run[:, 1:] = ids[:, 1:] != ids[:, :-1]
-    run_id = new_run.cumsum(1) - 1  # (N, T): index of the run each frame belongs to
-    # Per-run best probability and its frame, via scatter-reduce over (line, run).
-    flat = (torch.arange(n)[:, None] * t + run_id).view(-1)
-    run_best = torch.full((n * t,), -1.0).scatter_reduce(0, flat, best.view(-1), "amax")
-    is_best = best.view(-1) == run_best[flat]
-    frame_idx = torch.arange(t).repeat(n)
+    # Every line starts a run at frame 0, so a flat cumulative sum numbers runs uniquely
+    # across the whole batch.
+    run = new_run.reshape(-1).cumsum(0) - 1
+    flat_best = best.reshape(-1)
+    run_best = torch.full((n * t,), -torch.inf).scatter_reduce(0, run, flat_best, "amax")
+    at_best = flat_best == run_best[run]
     run_frame = torch.full((n * t,), t, dtype=torch.long).scatter_reduce(
-        0, flat[is_best], frame_idx[is_best], "amin")
-    emit = new_run & (ids != BLANK) & valid
-    blank_p = p[..., BLANK].masked_fill(~valid, 0).sum(1) / valid.sum(1).clamp(min=1)
-    out = []
-    ids_np, emit_np = ids.numpy(), emit.numpy()
-    run_np, rb, rf = run_id.numpy(), run_best.view(n, t).numpy(), run_frame.view(n, t).numpy()
+        0, run[at_best], frame.repeat(n)[at_best], "amin"
+    )  # first frame of each run reaching the run's maximum
+
+    emit = (new_run & (ids != BLANK)).reshape(-1)  # masked frames are blank already
+    pos = emit.nonzero().squeeze(1)
+    counts = torch.bincount(pos // t, minlength=n).tolist()
+    out_ids = ids.reshape(-1)[pos].tolist()
+    out_conf = run_best[run[pos]].tolist()
+    out_frame = run_frame[run[pos]].tolist()
+
+    n_valid = valid.sum(1)
+    blank_mean = blank.masked_fill(~valid, 0).sum(1) / n_valid.clamp(min=1)
+    blank_mean = blank_mean.masked_fill(n_valid == 0, 0.0).tolist()
+
+    lines, start = [], 0
     for b in range(n):
-        cols = np.nonzero(emit_np[b])[0]
-        runs = run_np[b, cols]
-        out.append(_assemble(ids_np[b, cols], rb[b, runs], rf[b, runs], itos,
-                             float(blank_p[b])))
-    return out
+        end = start + counts[b]
+        lines.append(_assemble(out_ids[start:end], out_conf[start:end], out_frame[start:end],
+                               itos, blank_mean[b]))
+        start = end
+    return lines
 
 
-def _logsumexp(a: float, b: float) -> float:
-    if a == -np.inf:
-        return b
-    if b == -np.inf:
-        return a
-    m = max(a, b)
-    return m + float(np.log1p(np.exp(-abs(a - b))))
+def _prefix_beam_search(lp: np.ndarray, beam_width: int, prune: float) -> tuple[int, ...]:
+    """The best labelling of one (T, C) float64 log-probability matrix.
 
-
-def _adder(beams: dict):
-    """Accumulate (p_blank, p_nonblank) log-probabilities into ``beams[prefix]``."""
-
-    def add(prefix: tuple[int, ...], pb: float, pnb: float) -> None:
-        cur = beams.setdefault(prefix, [-np.inf, -np.inf])
-        cur[0] = _logsumexp(cur[0], pb)
-        cur[1] = _logsumexp(cur[1], pnb)
-
-    return add
-
-
-def ctc_beam_search(log_probs, itos: Sequence[str], beam_width: int = 10,
-                    length: int | None = None, prune: float = 0.0) -> DecodedLine:
-    """CTC prefix beam search over one line's (T, C) natural-log probabilities.
-
-    Each prefix keeps the log-probability of ending in a blank and in its last label, so
-    alignments that collapse to the same text are summed, and a repeated label is only
-    extended through a blank. ``prune`` skips classes whose per-frame probability is below
-    it (0 keeps the search exact). Character frames and confidences come from a forced
-    alignment of the winning labelling.
+    Each prefix carries log P(prefix, alignment ends in a blank) and log P(prefix, alignment
+    ends in its last label). Per frame every prefix either stays (a blank, or its last label
+    continuing the same run) or is extended by a new label; a label equal to the prefix's
+    last one can only start a new character after a blank, so it extends from the blank
+    part only. All B x C extensions are scored in one numpy expression; an extension that
+    recreates a prefix already in the beam is merged into it, so identical labellings are
+    never ranked twice.
     """
-    lp = _as_tensor(log_probs)
-    if length is not None:
-        lp = lp[:length]
     t_len, c = lp.shape
-    lp_np = lp.numpy().astype(np.float64)
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    prefixes: list[tuple[int, ...]] = [()]
+    pb = np.array([0.0])
+    pnb = np.array([_NEG_INF])
+    last = np.array([-1])
+    log_prune = np.log(prune) if prune > 0 else None
     for t in range(t_len):
-        row = lp_np[t]
-        cand = np.arange(c) if prune <= 0 else np.nonzero(row >= np.log(prune))[0]
-        nxt: dict[tuple[int, ...], list[float]] = {}
-        add = _adder(nxt)
-        for prefix, (pb, pnb) in beams.items():
-            total = _logsumexp(pb, pnb)
-            for k in cand:
-                p = row[k]
-                if k == BLANK:
-                    add(prefix, total + p, -np.inf)
-                    continue
-                last = prefix[-1] if prefix else None
-                ext = prefix + (int(k),)
-                if k == last:
-                    add(ext, -np.inf, pb + p)  # a repeat needs a blank in between
-                    add(prefix, -np.inf, pnb + p)  # or it continues the same run
-                else:
-                    add(ext, -np.inf, total + p)
-        ranked = sorted(nxt.items(), key=lambda kv: -_logsumexp(*kv[1]))[:beam_width]
-        beams = {k: (v[0], v[1]) for k, v in ranked}
-    best = max(beams.items(), key=lambda kv: _logsumexp(*kv[1]))[0]
-    ids = list(best)
-    probs = np.exp(lp_np)
-    if not ids:
-        return DecodedLine("", float(probs[:, BLANK].mean()) if t_len else 1.0, [], [], [])
-    frames = ctc_forced_align(lp, ids)
-    confs = [probs[f, i] for f, i in zip(frames, ids)]
-    return _assemble(ids, confs, frames, itos, float(probs[:, BLANK].mean()))
+        row = lp[t]
+        total = np.logaddexp(pb, pnb)
+        stay_pb = total + row[BLANK]
+        has_last = last >= 0
+        stay_pnb = np.where(has_last, pnb + row[np.maximum(last, 0)], _NEG_INF)
+
+        ext = total[:, None] + row[None, :]
+        rows = np.nonzero(has_last)[0]
+        ext[rows, last[rows]] = pb[rows] + row[last[rows]]
+        ext[:, BLANK] = _NEG_INF
+        if log_prune is not None:
+            ext[:, row < log_prune] = _NEG_INF
+
+        index = {q: i for i, q in enumerate(prefixes)}
+        for i, q in enumerate(prefixes):
+            parent = index.get(q[:-1]) if q else None
+            if parent is not None:
+                stay_pnb[i] = np.logaddexp(stay_pnb[i], ext[parent, q[-1]])
+                ext[parent, q[-1]] = _NEG_INF
+
+        scores = np.concatenate([np.logaddexp(stay_pb, stay_pnb), ext.ravel()])
+        k = min(beam_width, scores.size)
+        top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        finite = top[np.isfinite(scores[top])]
+        top = finite if finite.size else top[:1]
+
+        n_beam = len(prefixes)
+        is_stay = top < n_beam
+        parent_of = np.where(is_stay, top, (top - n_beam) // c)
+        label = np.where(is_stay, -1, (top - n_beam) % c)
+        pnb_ext = ext.ravel()[np.maximum(top - n_beam, 0)]
+        prefixes = [
+            prefixes[b] if lab < 0 else prefixes[b] + (int(lab),)
+            for b, lab in zip(parent_of.tolist(), label.tolist())
+        ]
+        pb = np.where(is_stay, stay_pb[parent_of], _NEG_INF)
+        pnb = np.where(is_stay, stay_pnb[parent_of], pnb_ext)
+        last = np.where(is_stay, last[parent_of], label)
+    best = int(np.argmax(np.logaddexp(pb, pnb)))
+    return prefixes[best]
 
 
-def ctc_beam_search_batch(log_probs, itos: Sequence[str], beam_width: int = 10,
-                          lengths=None) -> list[DecodedLine]:
-    """:func:`ctc_beam_search` for each row of (N, T, C) log-probabilities."""
-    lp = _as_tensor(log_probs)
+def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
+                    beam_width: int = 10, length: int | None = None,
+                    prune: float = 0.0) -> DecodedLine:
+    """CTC prefix beam search over one line.
+
+    Unlike greedy decoding, this sums the probability of all alignments of a labelling, so
+    a text spread over several likely paths can beat the single best path. With a beam at
+    least as wide as the number of possible labellings the result is exact.
+
+    Args:
+        log_probs: (T, C) natural-log probabilities (log_softmax output), torch or numpy.
+        itos: class id -> emitted text.
+        beam_width: prefixes kept per frame.
+        length: use only the first ``length`` frames.
+        prune: skip extending by classes whose probability in a frame is below this. The
+            default 0 disables it and keeps the search exact for the given beam; a small
+            value such as 1e-6 speeds up large vocabularies at the risk of changing
+            results whose margins are in the pruned mass.
+
+    Returns:
+        The best labelling. Its character frames and confidences come from
+        :func:`ctc_forced_align` of that labelling, and ``confidence`` is their mean (the
+        mean blank probability for an empty text), so they mean the same as greedy's.
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    lp = _to_float64(log_probs)
+    if lp.ndim != 2:
+        raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
+    if length is not None:
+        lp = lp[: int(length)]
+    ids = list(_prefix_beam_search(lp, beam_width, prune))
+    probs = np.exp(lp)
+    blank_mean = float(probs[:, BLANK].mean()) if lp.shape[0] else 0.0
+    frames = ctc_forced_align(lp, ids) if ids else []
+    confs = probs[frames, ids].tolist() if ids else []
+    return _assemble(ids, confs, frames, itos, blank_mean)
+
+
+def ctc_beam_search_batch(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
+                          beam_width: int = 10,
+                          lengths: Sequence[int] | torch.Tensor | np.ndarray | None = None,
+                          prune: float = 0.0) -> list[DecodedLine]:
+    """:func:`ctc_beam_search` for each row of (N, T, C) log-probabilities.
+
+    ``lengths`` (N,) gives each line's valid frames, as for :func:`ctc_greedy`.
+    """
+    lp = _to_float64(log_probs)
+    if lp.ndim != 3:
+        raise ValueError(f"expected (N, T, C) log-probabilities, got shape {lp.shape}")
+    lens = None if lengths is None else _to_float64(lengths).astype(np.int64).reshape(-1)
+    if lens is not None and lens.size != lp.shape[0]:
+        raise ValueError(f"lengths has {lens.size} entries for a batch of {lp.shape[0]}")
     return [
-        ctc_beam_search(lp[i], itos, beam_width, None if lengths is None else int(lengths[i]))
+        ctc_beam_search(lp[i], itos, beam_width, None if lens is None else int(lens[i]), prune)
         for i in range(lp.shape[0])
     ]
 
 
-def _extended(ids: Sequence[int]) -> list[int]:
-    ext = [BLANK]
-    for i in ids:
-        ext += [int(i), BLANK]
+def _extended(labels: list[int]) -> np.ndarray:
+    """The CTC state sequence: blank, l1, blank, l2, ..., blank."""
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    ext[1::2] = labels
     return ext
 
 
-def ctc_sequence_log_prob(log_probs, ids: Sequence[int]) -> float:
-    """log P(labelling | x): the CTC forward algorithm summed over all alignments."""
-    lp = _as_tensor(log_probs).numpy().astype(np.float64)
-    ext = _extended(ids)
-    s = len(ext)
-    alpha = np.full(s, -np.inf)
-    alpha[0] = lp[0, ext[0]]
-    if s > 1:
-        alpha[1] = lp[0, ext[1]]
+def _can_skip(ext: np.ndarray) -> np.ndarray:
+    """Which states may be entered from two states back (skipping a blank).
+
+    Only a label differing from the previous label may: between equal labels the blank is
+    what separates two characters from one long run.
+    """
+    skip = np.zeros(ext.size, dtype=bool)
+    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    return skip
+
+
+def ctc_sequence_log_prob(log_probs: torch.Tensor | np.ndarray, ids: Sequence[int]) -> float:
+    """log P(labelling | x): the CTC forward algorithm, summed over all alignments.
+
+    This is the quantity beam search maximises (and minus the CTC loss), so it can be used
+    to compare or rescore candidate texts.
+
+    Args:
+        log_probs: (T, C) natural-log probabilities of one line.
+        ids: the labelling, class ids without blanks.
+
+    Returns:
+        The log-probability; -inf if the labelling cannot be produced in T frames.
+    """
+    lp = _to_float64(log_probs)
+    if lp.ndim != 2:
+        raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
+    labels = _check_labels(ids, lp.shape[1])
+    if lp.shape[0] == 0:
+        return 0.0 if not labels else float(_NEG_INF)
+    ext = _extended(labels)
+    skip = _can_skip(ext)
+    emit = lp[:, ext]
+    alpha = np.full(ext.size, _NEG_INF)
+    alpha[:2] = emit[0, :2]
+    from_prev = np.empty_like(alpha)
+    from_skip = np.empty_like(alpha)
     for t in range(1, lp.shape[0]):
-        prev = alpha.copy()
-        for j in range(s):
-            a = prev[j]
-            if j >= 1:
-                a = _logsumexp(a, prev[j - 1])
-            if j >= 2 and ext[j] != BLANK and ext[j] != ext[j - 2]:
-                a = _logsumexp(a, prev[j - 2])
-            alpha[j] = a + lp[t, ext[j]]
-    return _logsumexp(alpha[-1], alpha[-2]) if s > 1 else float(alpha[-1])
+        from_prev[0], from_prev[1:] = _NEG_INF, alpha[:-1]
+        from_skip[:2], from_skip[2:] = _NEG_INF, alpha[:-2]
+        from_skip[~skip] = _NEG_INF
+        alpha = np.logaddexp(np.logaddexp(alpha, from_prev), from_skip) + emit[t]
+    # A valid alignment ends on the last label or on the trailing blank.
+    return float(np.logaddexp.reduce(alpha[-2:]))
 
 
-def ctc_forced_align(log_probs, ids: Sequence[int]) -> list[int]:
-    """Viterbi alignment of ``ids`` to the frames; per label, the frame within its aligned
-    segment where that label is most probable. Raises ValueError if it cannot fit."""
-    lp = _as_tensor(log_probs).numpy().astype(np.float64)
+def ctc_forced_align(log_probs: torch.Tensor | np.ndarray, ids: Sequence[int]) -> list[int]:
+    """Per label, the frame where it is most probable within its Viterbi-aligned segment.
+
+    The single most probable alignment of the labelling decides which frames belong to
+    which label; within each label's segment the frame with the highest probability for
+    that label is returned, matching greedy decoding's "best frame of the run".
+
+    Args:
+        log_probs: (T, C) natural-log probabilities of one line.
+        ids: the labelling, class ids without blanks.
+
+    Returns:
+        One frame index per label, strictly increasing.
+
+    Raises:
+        ValueError: the labelling cannot fit in T frames (each label needs a frame, and
+            each pair of equal adjacent labels a blank frame between them), or every
+            alignment of it has zero probability.
+    """
+    lp = _to_float64(log_probs)
+    if lp.ndim != 2:
+        raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
+    labels = _check_labels(ids, lp.shape[1])
+    if not labels:
+        return []
     t_len = lp.shape[0]
-    ext = _extended(ids)
-    s = len(ext)
-    need = len(ids) + sum(1 for a, b in zip(ids, ids[1:]) if a == b)
+    need = len(labels) + sum(a == b for a, b in zip(labels, labels[1:]))
     if need > t_len:
-        raise ValueError(f"a labelling of {len(ids)} symbols needs {need} frames, have {t_len}")
-    score = np.full((t_len, s), -np.inf)
-    back = np.zeros((t_len, s), dtype=np.int64)
-    score[0, 0] = lp[0, ext[0]]
-    score[0, 1] = lp[0, ext[1]]
+        raise ValueError(
+            f"a labelling of {len(labels)} symbols needs {need} frames, have {t_len}"
+        )
+    ext = _extended(labels)
+    s = ext.size
+    skip = _can_skip(ext)
+    emit = lp[:, ext]
+    score = np.full(s, _NEG_INF)
+    score[:2] = emit[0, :2]
+    back = np.zeros((t_len, s), dtype=np.int64)  # how many states back each state came from
+    cand = np.empty((3, s))
+    cols = np.arange(s)
     for t in range(1, t_len):
-        for j in range(s):
-            opts = [(score[t - 1, j], j)]
-            if j >= 1:
-                opts.append((score[t - 1, j - 1], j - 1))
-            if j >= 2 and ext[j] != BLANK and ext[j] != ext[j - 2]:
-                opts.append((score[t - 1, j - 2], j - 2))
-            best, arg = max(opts)
-            score[t, j] = best + lp[t, ext[j]]
-            back[t, j] = arg
-    j = s - 1 if score[-1, s - 1] >= score[-1, s - 2] else s - 2
-    states = [0] * t_len
+        cand[0] = score
+        cand[1, 0], cand[1, 1:] = _NEG_INF, score[:-1]
+        cand[2, :2], cand[2, 2:] = _NEG_INF, score[:-2]
+        cand[2, ~skip] = _NEG_INF
+        step = cand.argmax(0)  # ties keep the current state
+        back[t] = step
+        score = cand[step, cols] + emit[t]
+    end = s - 1 if score[s - 1] >= score[s - 2] else s - 2
+    if not np.isfinite(score[end]):
+        raise ValueError("every alignment of the labelling has zero probability")
+    states = np.empty(t_len, dtype=np.int64)
+    j = end
     for t in range(t_len - 1, -1, -1):
         states[t] = j
-        j = back[t, j]
-    frames = []
-    for k in range(len(ids)):
-        seg = [t for t in range(t_len) if states[t] == 2 * k + 1]
-        frames.append(max(seg, key=lambda t: lp[t, ids[k]]))
-    return frames
+        j -= back[t, j]
+    # States never decrease along an alignment, so each label's frames are one slice.
+    label_states = 2 * np.arange(len(labels)) + 1
+    starts = np.searchsorted(states, label_states, side="left")
+    ends = np.searchsorted(states, label_states, side="right")
+    return [
+        int(a + np.argmax(lp[a:b, k])) for a, b, k in zip(starts, ends, labels)
+    ]
