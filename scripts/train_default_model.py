@@ -1,4 +1,4 @@
-"""Train the embedded default model (convnextvit_small) on rendered one-chunk lines, on CPU.
+"""Train the embedded default model (convnextvit_nano) on rendered one-chunk lines, on CPU.
 
 Lines are rendered on the fly in a DataLoader worker (so every step sees fresh data), the
 model and optimizer state are checkpointed every ``--save-every`` steps and the run resumes
@@ -243,7 +243,8 @@ def cv2_edit(a: str, b: str) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("work", type=Path)
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--variant", default="convnextvit_nano")
+    ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--save-every", type=int, default=100)
@@ -255,7 +256,7 @@ def main() -> None:
     corpus = json.loads((ROOT / "scripts/default_corpus.json").read_text(encoding="utf-8"))
     args.work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model = create_model("convnextvit_small", num_classes=vocab.num_classes)
+    model = create_model(args.variant, num_classes=vocab.num_classes)
     # No weight decay on norms, biases and layer scales (1-D parameters).
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -270,7 +271,7 @@ def main() -> None:
         step = st["step"]
         print(f"resumed at step {step}", flush=True)
     if args.export:
-        save_model_dir(DEFAULT_DIR, model.eval(), vocab, "convnextvit_small", half=True,
+        save_model_dir(DEFAULT_DIR, model.eval(), vocab, args.variant, half=True,
                        extra={"trained_steps": step, "batch_size": args.batch})
         print(f"exported step {step} to {DEFAULT_DIR}")
         return
