@@ -112,6 +112,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from .training import train_from_config
+
+    main_rank = os.environ.get("RANK", "0") == "0"
+    logging.basicConfig(level=logging.INFO if main_rank else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    result = train_from_config(args.config, args.set, args.work_dir, args.resume)
+    if main_rank:
+        print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors-file", help="write every wrong line as TSV")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train or fine-tune on LMDB data sets (torchrun for DDP)")
+    p.add_argument("--config", help="YAML config: a path or a packaged name (tiny_test, "
+                   "base, scratch_convnextvit_small, finetune_convnextvit)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. train.max_epochs=15 (repeatable)")
+    p.add_argument("--work-dir", help="output dir (default: work_dirs/<config name>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from WORK_DIR/train_state.pt if it exists")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("info", help="versions, models and cache location")
     p.set_defaults(func=cmd_info)

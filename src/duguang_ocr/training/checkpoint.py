@@ -1,0 +1,218 @@
+"""Model initialisation, crash-safe checkpoint directories and the resumable training state.
+
+A work directory holds:
+
+* ``last/`` and ``best/``: ModelScope-format model dirs (``Recognizer.from_pretrained`` loads
+  them as they are). Each is written to ``<name>.tmp-<pid>/`` first, then swapped in: the
+  old dir is renamed to ``<name>.old-<pid>/``, the new one renamed into place, the old one
+  deleted. :func:`recover_dirs` undoes a swap a crash interrupted, so at every instant
+  either the new or the old complete directory can be found.
+* ``train_state.pt``: everything needed to continue exactly (weights, optimizer, scheduler,
+  grad scaler, step/epoch/batch position, every rank's RNG states, best score), written to
+  a temp file, fsynced and ``os.replace``-d. It is the source of truth for ``--resume``; it is
+  written after ``last/``, so a crash between the two resumes from the previous state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import hub
+from ..hub.modelscope import VOCAB_FILE, check_state_dict, load_model_dir, save_model_dir
+from ..models import MODELS, VARIANT_TO_RECOGNIZER, VOCAB_OFFSET, create_model
+from ..vocab import Vocab
+from .config import ConfigError, ModelSection
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "train_state.pt"
+STATE_VERSION = 1
+HEAD_PREFIX = {"ConvNextViT": "vitstr.head.", "CRNN": "cls."}
+
+
+def vocab_from_labels(labels: Iterable[str], offset: int, base: Vocab | None = None) -> Vocab:
+    """``base``'s symbols followed by the labels' other characters (sorted by code point, so
+    every rank and every rerun builds the same vocabulary)."""
+    seen = set(base.symbols) if base else set()
+    new = sorted({ch for text in labels for ch in text} - seen)
+    symbols = (base.symbols if base else []) + new
+    if not symbols:
+        raise ConfigError("model.vocab=from_data: the training labels contain no characters")
+    return Vocab(symbols, offset=offset)
+
+
+def resolve_vocab(spec: str | None, offset: int, base: Vocab | None,
+                  labels: Callable[[], Iterable[str]]) -> Vocab:
+    """Vocabulary named by ``model.vocab`` (see :class:`~.config.ModelSection`)."""
+    if spec is None:
+        if base is None:
+            raise ConfigError("model.vocab is required when training from scratch: a vocab.txt "
+                              "path, a model whose vocabulary to use (e.g. default), or "
+                              "from_data")
+        return base
+    if spec == "from_data":
+        return vocab_from_labels(labels(), offset, base)
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return Vocab.from_file(path, offset=offset)
+    try:
+        # "default": the embedded model's vocab.txt, even before its weights are shipped.
+        model_dir = hub.DEFAULT_MODEL_DIR if spec == "default" else hub.resolve(spec)
+    except ValueError:
+        raise ConfigError(f"model.vocab={spec!r} is neither a file, from_data, nor a model "
+                          "name/dir") from None
+    return Vocab.from_file(model_dir / VOCAB_FILE, offset=offset)
+
+
+def transfer_head(model: nn.Module, state: dict[str, torch.Tensor], old: Vocab, new: Vocab,
+                  prefix: str) -> dict[str, torch.Tensor]:
+    """``state`` with its CTC head rows rearranged for ``new``: the blank/reserved rows and
+    every symbol both vocabularies share keep their trained rows; new symbols keep the
+    fresh initialisation ``model`` already has."""
+    own = model.state_dict()
+    out = dict(state)
+    rows_new = list(range(new.offset)) + [new.char_id(s) for s in new.symbols if s in old]
+    rows_old = list(range(old.offset)) + [old.char_id(s) for s in new.symbols if s in old]
+    for key in (prefix + "weight", prefix + "bias"):
+        if key not in state:
+            continue
+        fresh = own[key].detach().clone()
+        fresh[rows_new] = state[key][rows_old].to(fresh.dtype)
+        out[key] = fresh
+    shared = len(rows_new) - new.offset
+    logger.info("vocabulary changed: %d of %d symbols keep their head rows, %d start fresh",
+                shared, len(new), len(new) - shared)
+    return out
+
+
+def init_model(cfg: ModelSection,
+               labels: Callable[[], Iterable[str]]) -> tuple[nn.Module, Vocab, str]:
+    """Build ``(model, vocab, variant)`` from the config: a fresh variant, or a checkpoint
+    (dir, alias or ModelScope id) whose head is remapped when the vocabulary changes."""
+    if cfg.init in MODELS:
+        offset = VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[cfg.init]]
+        vocab = resolve_vocab(cfg.vocab, offset, None, labels)
+        return create_model(cfg.init, **cfg.arch, num_classes=vocab.num_classes), vocab, cfg.init
+    if cfg.arch:
+        raise ConfigError("model.arch applies only to a from-scratch variant, not to "
+                          f"checkpoint {cfg.init!r}")
+    try:
+        model_dir = hub.resolve(cfg.init)
+    except ValueError as e:
+        raise ConfigError(f"model.init: {e}; or a variant: {', '.join(sorted(MODELS))}") from None
+    model, old, spec = load_model_dir(model_dir)
+    vocab = resolve_vocab(cfg.vocab, old.offset, old, labels)
+    if vocab == old:
+        return model.train(), vocab, spec.variant
+    fresh = create_model(spec.variant, **spec.config_overrides, num_classes=vocab.num_classes)
+    state = transfer_head(fresh, model.state_dict(), old, vocab, HEAD_PREFIX[spec.recognizer])
+    check_state_dict(fresh, state, str(model_dir))
+    fresh.load_state_dict(state)
+    return fresh, vocab, spec.variant
+
+
+def model_spec(model: nn.Module, vocab: Vocab, variant: str) -> dict:
+    """Plain description of the architecture, stored in ``train_state.pt``."""
+    return {"variant": variant, "config": model.config.to_dict(), "vocab": vocab.symbols,
+            "offset": vocab.offset}
+
+
+def model_from_spec(spec: dict) -> tuple[nn.Module, Vocab, str]:
+    """Rebuild the (untrained) model a training state describes."""
+    vocab = Vocab(spec["vocab"], offset=spec["offset"])
+    return create_model(spec["variant"], **spec["config"]), vocab, spec["variant"]
+
+
+def replace_dir(tmp: Path, dst: Path) -> None:
+    """Move the complete directory ``tmp`` onto ``dst`` (see the module docstring)."""
+    old = dst.with_name(f"{dst.name}.old-{os.getpid()}")
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(tmp, dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> None:
+    """Finish or undo directory swaps interrupted by a crash; drop half-written temps."""
+    for name in names:
+        dst = work_dir / name
+        olds = sorted(work_dir.glob(f"{name}.old-*"), key=lambda p: p.stat().st_mtime)
+        if not dst.exists() and olds:
+            logger.warning("restoring %s from %s (interrupted swap)", dst, olds[-1].name)
+            os.replace(olds.pop(), dst)
+        for stale in olds + list(work_dir.glob(f"{name}.tmp-*")):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def save_model_atomic(dst: Path, model: nn.Module, vocab: Vocab, variant: str, *,
+                      img_width: int, extra: dict) -> Path:
+    """Write a ModelScope-format dir to ``dst`` via a temp dir and :func:`replace_dir`."""
+    tmp = dst.with_name(f"{dst.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_model_dir(tmp, model, vocab, variant, img_width=img_width, extra=extra)
+    replace_dir(tmp, dst)
+    return dst
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA) for a reproducible start."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def capture_rng() -> dict:
+    """This process's RNG states as tensors and ints (loadable with ``weights_only``)."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng(state: dict) -> None:
+    random.setstate(_as_tuple(state["python"]))
+    kind, key, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuple(x: Any) -> Any:
+    return tuple(_as_tuple(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def save_state(path: Path, state: dict) -> None:
+    """``torch.save`` to a temp file, fsync, then atomically replace ``path``."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_state(path: Path) -> dict:
+    """Read a training state (tensors and plain values only; never runs code)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise RuntimeError(f"{path}: cannot read the training state ({type(e).__name__}: {e})"
+                           ) from e
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        raise RuntimeError(f"{path}: not a duguang_ocr training state (version "
+                           f"{STATE_VERSION})")
+    return state

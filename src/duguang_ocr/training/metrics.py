@@ -1,0 +1,182 @@
+"""Evaluation totals during training, with the definitions ``duguang-ocr eval`` uses.
+
+Line accuracy, character accuracy (ModelScope's "AR": ``1 - edits / label chars``, clamped
+at 0) and normalised edit distance come from :class:`duguang_ocr.evaluate.EvalReport`, so a
+number in ``metrics.jsonl`` means the same as one printed by ``duguang-ocr eval``. This
+module adds what training needs on top: the average CTC loss, summing over DDP ranks, the
+worst errors, and the run's record (``metrics.jsonl``, TensorBoard, console).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..evaluate import EvalReport, edit_distance
+from .distributed import DistInfo, all_reduce_sum, gather_objects
+
+logger = logging.getLogger(__name__)
+
+_SUMS = ("lines", "correct", "label_chars", "edits", "ned_sum", "unreadable")
+
+
+@dataclass
+class EvalTotals:
+    """Running totals over one eval set (exact-match protocol).
+
+    ``errors`` holds ``(item, label, prediction)`` for every wrong line until
+    :meth:`reduce` keeps the worst ``num_errors`` of all ranks.
+    """
+
+    name: str
+    report: EvalReport = field(init=False)
+    loss_sum: float = 0.0
+    loss_lines: int = 0
+
+    def __post_init__(self) -> None:
+        self.report = EvalReport(self.name, "exact")
+
+    def add(self, item: str, label: str, pred: str) -> None:
+        self.report.add(item, label, pred)
+
+    def add_loss(self, loss_sum: float, lines: int) -> None:
+        self.loss_sum += loss_sum
+        self.loss_lines += lines
+
+    def reduce(self, info: DistInfo, num_errors: int) -> EvalTotals:
+        """Sum the totals of every rank (all ranks get the result) and keep the worst
+        ``num_errors`` errors."""
+        r = self.report
+        sums = all_reduce_sum([getattr(r, k) for k in _SUMS] + [self.loss_sum, self.loss_lines],
+                              info)
+        out = EvalTotals(self.name, loss_sum=sums[-2], loss_lines=int(sums[-1]))
+        for k, v in zip(_SUMS, sums):
+            setattr(out.report, k, v if k == "ned_sum" else int(v))
+        errors = [e for part in gather_objects(worst_errors(r.errors, num_errors), info)
+                  for e in part]
+        out.report.errors = worst_errors(errors, num_errors)
+        return out
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / self.loss_lines if self.loss_lines else float("nan")
+
+    def to_dict(self) -> dict:
+        r = self.report
+        return {"lines": r.lines, "line_acc": r.line_acc, "char_acc": r.char_acc, "ned": r.ned,
+                "loss": self.loss}
+
+
+def worst_errors(errors: list[tuple[str, str, str]], k: int) -> list[tuple[str, str, str]]:
+    """The ``k`` errors with the largest normalised edit distance (then edit distance)."""
+    def badness(e: tuple[str, str, str]) -> tuple[float, int]:
+        ed = edit_distance(e[1], e[2])
+        return ed / max(1, len(e[1]), len(e[2])), ed
+
+    return sorted(errors, key=badness, reverse=True)[:k]
+
+
+def write_errors(path: str | os.PathLike, totals: list[EvalTotals]) -> None:
+    """``errors.tsv``: data set, item, edit distance, label, prediction (worst first).
+
+    Tabs and newlines inside texts are escaped so every error stays one row.
+    """
+    def clean(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+    rows = ["data\titem\tedit_distance\tlabel\tprediction"]
+    for t in totals:
+        for item, label, pred in t.report.errors:
+            rows.append(f"{t.name}\t{item}\t{edit_distance(label, pred)}\t{clean(label)}\t"
+                        f"{clean(pred)}")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+    os.replace(tmp, path)
+
+
+class RunLog:
+    """Rank 0's record of a run: ``metrics.jsonl`` lines, TensorBoard scalars when
+    ``tensorboard`` is installed, and progress as a tqdm bar on an interactive terminal or as
+    plain log lines otherwise (files, CI). With ``enabled=False`` (other ranks) it is silent.
+    """
+
+    def __init__(self, work_dir: Path, total: int, initial: int, enabled: bool = True) -> None:
+        self.path = work_dir / "metrics.jsonl"
+        self.enabled = enabled
+        self.bar = self.writer = None
+        if not enabled:
+            return
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            pass
+        else:
+            self.writer = SummaryWriter(str(work_dir / "tensorboard"))
+
+    def update(self, step: int) -> None:
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+
+    def message(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text)
+        elif self.enabled:
+            logger.info(text)
+
+    def record(self, rec: dict, kind: str) -> None:
+        """Append ``{"kind": kind, "time": ..., **rec}`` (``kind``: train or eval)."""
+        if not self.enabled:
+            return
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, "time": time.time(), **rec},
+                               ensure_ascii=False) + "\n")
+        if self.writer is None:
+            return
+        if kind == "train":
+            for k in ("loss", "lr", "grad_norm", "lines_per_s"):
+                self.writer.add_scalar(f"train/{k}", rec[k], rec["step"])
+        else:
+            for name, scores in rec["eval"].items():
+                for k, v in scores.items():
+                    self.writer.add_scalar(f"eval/{name}/{k}", v, rec["step"])
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _record_step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf  # a line torn by a crash
+
+
+def forget_records_after(path: Path, step: int) -> None:
+    """Drop ``metrics.jsonl`` lines a crashed run wrote after its last saved state (and any
+    torn line); the resumed run writes them again, identically."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keep = [ln for ln in lines if _record_step(ln) <= step]
+    if len(keep) != len(lines):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+__all__ = ["EvalTotals", "RunLog", "edit_distance", "forget_records_after", "worst_errors",
+           "write_errors"]

@@ -1,0 +1,398 @@
+"""The training loop: CTC on LMDB/folder line data sets, resumable, single process or DDP.
+
+One optimizer step = ``optim.accumulate`` micro-batches of ``train.batch_size`` lines per
+process. The learning rate follows a per-step linear warm-up and cosine decay. Evaluation
+runs every ``eval.every_steps`` steps, at every epoch end and after the final step;
+``last/`` and ``train_state.pt`` are saved every ``train.save_every`` steps, at every epoch
+end and at the end (see :mod:`.checkpoint` for the crash-safety rules).
+
+Reproducibility: the data order is a permutation seeded by ``(seed, epoch)``, augmentation
+is seeded per sample, and the state holds every RNG, so ``resume=True`` continues exactly
+where the run stopped (same batches, same remaining steps).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.collate import STAT_KEYS, Keyed, LineCollator
+from ..data.lmdb_dataset import iter_labels, open_dataset
+from ..models import VARIANT_TO_RECOGNIZER
+from . import checkpoint, distributed
+from .config import ConfigError, TrainConfig, save_config, validate
+from .evaluate import ctc_per_line, evaluate_loader, line_logits, model_trim
+from .metrics import EvalTotals, RunLog, forget_records_after, write_errors
+
+logger = logging.getLogger(__name__)
+
+
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """Multiplier of the peak learning rate at optimizer step ``step`` (0-based)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on matrices and kernels only (not on biases, norms, embeddings)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+
+
+class Trainer:
+    """Train a recognizer as ``config`` says, writing into ``work_dir``.
+
+    Args:
+        config: the run's settings (see :mod:`.config`).
+        work_dir: where ``last/``, ``best/``, ``train_state.pt``, ``metrics.jsonl``,
+            ``errors.tsv`` and ``config.yaml`` go.
+        resume: continue from ``work_dir/train_state.pt`` when it exists.
+
+    >>> Trainer(load_config("tiny_test", ["data.train=[t.lmdb]"]), "runs/t").fit()  # doctest: +SKIP
+    """
+
+    def __init__(self, config: TrainConfig, work_dir: str | Path, *, resume: bool = False):
+        self.cfg = cfg = validate(config)
+        if not cfg.data.train:
+            raise ConfigError("data.train is empty: name at least one LMDB data set")
+        self.work_dir = Path(work_dir)
+        self.info = distributed.setup(cfg.train.device)
+        self.device = self.info.device
+        if cfg.train.precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("train.precision=fp16 needs CUDA; use fp32 or bf16 on CPU")
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        if self.info.is_main:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint.recover_dirs(self.work_dir)
+        distributed.barrier(self.info)
+        self.state_path = self.work_dir / checkpoint.STATE_FILE
+        state = checkpoint.load_state(self.state_path) if resume and self.state_path.exists() \
+            else None
+        if resume and state is None:
+            logger.info("no %s yet: starting a new run", self.state_path)
+        checkpoint.seed_everything(cfg.train.seed)
+        self._open_data()
+        self._build_model(state)
+        self._build_optim()
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.best = -math.inf
+        self.dropped = dict.fromkeys(STAT_KEYS, 0)
+        if state is not None:
+            self._restore(state)
+        else:
+            # Different dropout streams per rank; the data order is seeded separately.
+            torch.manual_seed(cfg.train.seed * 1_000_003 + self.info.rank)
+        self.ddp_model = self._wrap_ddp()
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _open_data(self) -> None:
+        d = self.cfg.data
+        parts = [open_dataset(p, normalize_width=d.normalize_width) for p in d.train]
+        self.train_parts = parts
+        self.train_set = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
+        self.eval_sets = [(Path(p).name, open_dataset(p, normalize_width=d.normalize_width))
+                          for p in d.eval]
+        if not self.eval_sets:
+            logger.warning("no data.eval: best/ will not be written")
+
+    def _labels(self):
+        for part in self.train_parts:
+            yield from iter_labels(part)
+
+    def _build_model(self, state: dict | None) -> None:
+        m = self.cfg.model
+        if state is not None:
+            model, vocab, variant = checkpoint.model_from_spec(state["model_spec"])
+        else:
+            model, vocab, variant = checkpoint.init_model(m, self._labels)
+        self.model, self.vocab, self.variant = model.to(self.device).train(), vocab, variant
+        self.recognizer = VARIANT_TO_RECOGNIZER[variant]
+        self.chunked = self.recognizer == "ConvNextViT"
+        self.trim = model_trim(model, self.chunked)
+        geometry = {"num_chunks": m.num_chunks, "img_width": m.img_width}
+        if self.chunked:
+            geometry |= {"chunk_width": model.config.chunk_width,
+                         "chunk_stride": model.config.chunk_stride}
+        augment = None
+        if self.cfg.data.augment > 0:
+            from ..data.augment import augment_line
+
+            augment = functools.partial(augment_line, p=self.cfg.data.augment)
+        self.collate = LineCollator(vocab, self.recognizer, augment=augment,
+                                    unknown=self.cfg.data.unknown, **geometry)
+        self.eval_collate = LineCollator(vocab, self.recognizer, unknown="drop_chars",
+                                         drop_too_long=False, **geometry)
+        self.canvas_width = self.collate.canvas_width
+        logger.info("model %s (%.2fM params), %s, canvas %d px (%d CTC frames)", variant,
+                    sum(p.numel() for p in model.parameters()) / 1e6, vocab,
+                    self.canvas_width, self.collate.frames)
+
+    def _build_optim(self) -> None:
+        c, t, info = self.cfg, self.cfg.train, self.info
+        self.sampler = distributed.ShardedBatchSampler(
+            len(self.train_set), t.batch_size, rank=info.rank, world_size=info.world_size,
+            seed=t.seed)
+        self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate)
+        self.total_steps = t.max_steps or t.max_epochs * self.steps_per_epoch
+        self.optimizer = torch.optim.AdamW(
+            param_groups(self.model, c.optim.weight_decay), lr=c.optim.lr,
+            betas=tuple(c.optim.betas))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, functools.partial(
+            lr_factor, warmup=c.optim.warmup_steps, total=self.total_steps,
+            min_ratio=c.optim.min_lr_ratio))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
+        self.loader = DataLoader(
+            Keyed(self.train_set), batch_sampler=self.sampler, collate_fn=self.collate,
+            num_workers=c.data.num_workers, worker_init_fn=distributed.seed_worker,
+            persistent_workers=c.data.num_workers > 0, pin_memory=self.device.type == "cuda",
+            # Own generator: the loader must not draw from the global RNG (exact resume).
+            generator=torch.Generator().manual_seed(t.seed))
+
+    def _wrap_ddp(self) -> nn.Module:
+        if not self.info.enabled:
+            return self.model
+        example = self.collate.image_tensor(np.full((32, 100, 3), 255, np.uint8))
+        unused = distributed.freeze_unused(self.model, example.to(self.device))
+        if unused:
+            logger.info("not training unused parameters: %s", ", ".join(unused))
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+
+    def _restore(self, s: dict) -> None:
+        t, info = self.cfg.train, self.info
+        self.model.load_state_dict(s["model"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        self.scheduler.load_state_dict(s["scheduler"])
+        self.scaler.load_state_dict(s["scaler"])
+        self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
+        self.best, self.dropped = s["best"], dict(s["dropped"])
+        same = (s["world_size"], s["batch_size"], s["accumulate"], s["seed"], s["train_size"]) == (
+            info.world_size, t.batch_size, self.cfg.optim.accumulate, t.seed, len(self.train_set))
+        if not same:
+            logger.warning("resuming with a different world size, batch size, accumulation, "
+                           "seed or data set size: the data order will not match the original run")
+        if s["total_steps"] != self.total_steps:
+            logger.info("the schedule now ends at step %d (was %d)", self.total_steps,
+                        s["total_steps"])
+        rng = s["rng"]
+        checkpoint.restore_rng(rng[info.rank] if len(rng) == info.world_size else rng[0])
+        if info.is_main:
+            forget_records_after(self.work_dir / "metrics.jsonl", self.step)
+        logger.info("resumed at step %d/%d (epoch %d, batch %d)", self.step, self.total_steps,
+                    self.epoch, self.batch_in_epoch)
+
+    # -- loop -------------------------------------------------------------------------------
+
+    def fit(self, stop_at: int | None = None) -> dict[str, Any]:
+        """Train until ``total_steps``; returns ``{"step", "best", "eval"}`` (last scores).
+
+        ``stop_at`` pauses earlier (saving the state there) without changing the schedule,
+        so a later ``resume=True`` run continues as if never stopped.
+        """
+        info = self.info
+        last_eval: dict = {}
+        self.until = min(self.total_steps, stop_at or self.total_steps)
+        if self.step >= self.until:
+            logger.info("nothing to do: the run is at step %d of %d", self.step, self.total_steps)
+            return self._summary(last_eval)
+        if info.is_main:
+            save_config(self.cfg, self.work_dir / "config.yaml")
+        self.log = RunLog(self.work_dir, self.total_steps, self.step, enabled=info.is_main)
+        try:
+            while self.step < self.until:
+                last_eval = self._train_epoch() or last_eval
+        finally:
+            self.log.close()
+            self.close()
+        return self._summary(last_eval)
+
+    def _summary(self, last_eval: dict) -> dict[str, Any]:
+        best = self.best if math.isfinite(self.best) else None
+        return {"step": self.step, "best": best, "eval": last_eval}
+
+    def close(self) -> None:
+        """Release the LMDB handles, so other code in this process may open those files."""
+        for ds in [*self.train_parts, *(ds for _, ds in self.eval_sets)]:
+            if hasattr(ds, "close"):
+                ds.close()
+
+    def _train_epoch(self) -> dict:
+        self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+        n_batches = len(self.sampler)
+        batches = iter(self.loader)
+        last_eval: dict = {}
+        self._window = {"loss": torch.zeros((), device=self.device), "lines": 0,
+                        "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
+        epoch_end = False
+        while not epoch_end and self.step < self.until:
+            group = min(self.cfg.optim.accumulate, n_batches - self.batch_in_epoch)
+            for i in range(group):
+                self._micro_batch(next(batches), 1.0 / group, sync=i == group - 1)
+            grad_norm = self._optimizer_step()
+            self.step += 1
+            self.batch_in_epoch += group
+            epoch_end = self.batch_in_epoch >= n_batches
+            if epoch_end:
+                self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+            last_eval = self._after_step(epoch_end, grad_norm) or last_eval
+        return last_eval
+
+    def _micro_batch(self, batch: dict, scale: float, sync: bool) -> None:
+        w = self._window
+        for k in STAT_KEYS:
+            w[k] += batch["stats"][k]
+        x = batch["images"].to(self.device, non_blocking=True)
+        empty = x.shape[0] == 0
+        if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
+            x = torch.zeros(self.collate.num_chunks, *x.shape[1:], device=self.device)
+        no_sync = self.info.enabled and not sync
+        with self.ddp_model.no_sync() if no_sync else nullcontext():
+            with self._autocast():
+                out = self.ddp_model(x)
+            if empty:
+                loss = out.float().sum() * 0.0
+            else:
+                logits = line_logits(out.float(), batch["num_chunks"], self.trim)
+                losses = ctc_per_line(logits, batch["targets"].to(self.device),
+                                      batch["target_lengths"].to(self.device))
+                loss = losses.mean()
+                w["loss"] += losses.detach().sum()
+                w["lines"] += len(losses)
+            self.scaler.scale(loss * scale).backward()
+
+    def _optimizer_step(self) -> float:
+        clip = self.cfg.optim.grad_clip
+        self.scaler.unscale_(self.optimizer)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        norm = float(nn.utils.clip_grad_norm_(params, clip if clip > 0 else math.inf))
+        if self.scaler.is_enabled():
+            self.scaler.step(self.optimizer)  # skips the update itself on inf/nan grads
+        elif math.isfinite(norm):
+            self.optimizer.step()
+        else:
+            logger.warning("step %d: non-finite gradient norm; update skipped", self.step + 1)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return norm
+
+    def _autocast(self):
+        p = self.cfg.train.precision
+        if p == "fp32":
+            return nullcontext()
+        dtype = torch.bfloat16 if p == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def _after_step(self, epoch_end: bool, grad_norm: float) -> dict:
+        t, step = self.cfg.train, self.step
+        self.log.update(step)
+        if step % t.log_every == 0 or step == self.total_steps:
+            self._log_train(grad_norm)
+        last_eval: dict = {}
+        every = self.cfg.eval.every_steps
+        if self.eval_sets and (epoch_end or step == self.total_steps or
+                               (every and step % every == 0)):
+            last_eval = self._evaluate()
+        if step % t.save_every == 0 or epoch_end or step == self.until:
+            self._save()
+        return last_eval
+
+    # -- logging, evaluation, saving ----------------------------------------------------------
+
+    def _flush_dropped(self) -> None:
+        """Add every rank's drop counts since the last flush to ``self.dropped``."""
+        w = self._window
+        for k, v in zip(STAT_KEYS, distributed.all_reduce_sum([w[k] for k in STAT_KEYS],
+                                                              self.info)):
+            self.dropped[k] += int(v)
+            w[k] = 0
+
+    def _log_train(self, grad_norm: float) -> None:
+        self._flush_dropped()
+        w = self._window
+        sums = distributed.all_reduce_sum([float(w["loss"]), w["lines"]], self.info)
+        elapsed = time.perf_counter() - w["t0"]
+        rec = {"step": self.step, "epoch": self.epoch, "loss": sums[0] / max(1, sums[1]),
+               "lr": self.optimizer.param_groups[0]["lr"], "grad_norm": grad_norm,
+               "lines_per_s": sums[1] / max(elapsed, 1e-9), "dropped": dict(self.dropped)}
+        self._window = {"loss": torch.zeros((), device=self.device), "lines": 0,
+                        "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
+        if self.info.is_main:
+            self.log.record(rec, "train")
+            dropped = ", ".join(f"{k} {v}" for k, v in self.dropped.items() if v)
+            self.log.message(f"step {self.step}/{self.total_steps} epoch {self.epoch} "
+                             f"loss {rec['loss']:.4f} lr {rec['lr']:.2e} "
+                             f"{rec['lines_per_s']:.1f} lines/s"
+                             + (f" (dropped so far: {dropped})" if dropped else ""))
+
+    def _evaluate(self) -> dict:
+        info, e = self.info, self.cfg.eval
+        results: list[EvalTotals] = []
+        for name, ds in self.eval_sets:
+            sampler = distributed.ShardedBatchSampler(
+                len(ds), e.batch_size, rank=info.rank, world_size=info.world_size,
+                shuffle=False, limit=e.max_samples)
+            loader = DataLoader(Keyed(ds), batch_sampler=sampler, collate_fn=self.eval_collate,
+                                num_workers=self.cfg.data.num_workers,
+                                worker_init_fn=distributed.seed_worker,
+                                generator=torch.Generator().manual_seed(0))
+            totals = evaluate_loader(self.model, loader, name, self.vocab.itos,
+                                     chunked=self.chunked, device=self.device,
+                                     autocast=self._autocast())
+            results.append(totals.reduce(info, e.num_errors))
+        scores = {t.name: t.to_dict() for t in results}
+        score = float(np.mean([t.report.char_acc for t in results]))
+        improved = score > self.best
+        if improved:
+            self.best = score
+        if info.is_main:
+            write_errors(self.work_dir / "errors.tsv", results)
+            if improved:
+                self._save_model("best", {"char_acc": score})
+            self.log.record({"step": self.step, "epoch": self.epoch, "eval": scores,
+                             "score": score, "best": self.best}, "eval")
+            for name, s in scores.items():
+                self.log.message(f"eval {name} @ step {self.step}: line acc {s['line_acc']:.4f} "
+                                  f"char acc {s['char_acc']:.4f} NED {s['ned']:.4f} "
+                                  f"loss {s['loss']:.4f}" + (" (best)" if improved else ""))
+        return scores
+
+    def _save_model(self, name: str, extra: dict) -> None:
+        checkpoint.save_model_atomic(
+            self.work_dir / name, self.model, self.vocab, self.variant,
+            img_width=self.canvas_width,
+            extra={"trained_steps": self.step, "epoch": self.epoch, **extra})
+
+    def _save(self) -> None:
+        self._flush_dropped()  # so a resumed run neither loses nor recounts them
+        rng = distributed.gather_objects(checkpoint.capture_rng(), self.info)
+        if not self.info.is_main:
+            return
+        self._save_model("last", {})
+        t = self.cfg.train
+        checkpoint.save_state(self.state_path, {
+            "version": checkpoint.STATE_VERSION, "step": self.step, "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch, "total_steps": self.total_steps,
+            "best": self.best, "dropped": dict(self.dropped), "rng": rng,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "model_spec": checkpoint.model_spec(self.model, self.vocab, self.variant),
+            "world_size": self.info.world_size, "batch_size": t.batch_size,
+            "accumulate": self.cfg.optim.accumulate, "seed": t.seed,
+            "train_size": len(self.train_set), "config": self.cfg.to_dict(),
+        })

@@ -1,0 +1,117 @@
+import io
+import pickle
+
+import lmdb
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from duguang_ocr.data.lmdb import write_lmdb
+from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env, iter_labels, open_dataset
+from tests.helpers import render
+
+
+def png(text: str, mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    render(text, mode=mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def lmdb_path(tmp_path):
+    labels = ["hello", "ＯＣＲ识别，２０２４", "读光\u3000文字", "gray"]
+    write_lmdb([(png(t, "L" if t == "gray" else "RGB"), t) for t in labels], tmp_path / "d")
+    yield tmp_path / "d"
+    close_env(tmp_path / "d")
+
+
+def raw_lmdb(path, records: dict[bytes, bytes]):
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for k, v in records.items():
+            txn.put(k, v)
+    env.close()
+    return path
+
+
+def test_items_are_rgb_arrays_and_labels(lmdb_path):
+    ds = LmdbDataset(lmdb_path)
+    assert len(ds) == 4
+    img, text = ds[0]
+    assert text == "hello"
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.shape[0] == 32
+    gray, _ = ds[3]
+    assert gray.shape[2] == 3  # grayscale PNGs come back as RGB
+    assert ds[-1][1] == "gray"
+    with pytest.raises(IndexError):
+        ds[4]
+
+
+def test_fullwidth_labels_fold_to_ascii_and_chinese_survives(lmdb_path):
+    ds = LmdbDataset(lmdb_path)
+    assert ds[1][1] == "OCR识别,2024"
+    assert ds[2][1] == "读光 文字"
+    raw = LmdbDataset(lmdb_path, normalize_width=False)
+    assert raw[1][1] == "ＯＣＲ识别，２０２４"
+    assert list(ds.labels()) == ["hello", "OCR识别,2024", "读光 文字", "gray"]
+
+
+def test_corrupt_and_missing_samples_are_none_and_counted(tmp_path):
+    path = raw_lmdb(tmp_path / "bad", {
+        b"num-samples": b"4",
+        b"image-000000001": png("ok"), b"label-000000001": b"ok",
+        b"image-000000002": b"not an image", b"label-000000002": b"broken",
+        b"label-000000003": b"no image",
+        b"image-000000004": png("x"), b"label-000000004": b"\xff\xfe",
+    })
+    ds = LmdbDataset(path)
+    assert ds[0][1] == "ok"
+    assert [ds[i] for i in (1, 2, 3)] == [None, None, None]
+    assert ds.num_bad == 3
+    assert list(ds.labels()) == ["ok", "broken", "no image"]  # not UTF-8: left out
+    close_env(path)
+
+
+def test_missing_count_and_non_lmdb_are_clear_errors(tmp_path):
+    path = raw_lmdb(tmp_path / "nocount", {b"image-000000001": png("a"), b"label-000000001": b"a"})
+    with pytest.raises(ValueError, match="num-samples"):
+        LmdbDataset(path)
+    lmdb.open(str(path), readonly=True, lock=False).close()  # the failed reader let go of it
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not an LMDB data set"):
+        LmdbDataset(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError):
+        LmdbDataset(tmp_path / "absent")
+
+
+def test_dataloader_workers_and_pickling(lmdb_path):
+    ds = LmdbDataset(lmdb_path)
+    ds[0]  # the parent holds the environment open before the workers fork
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2,
+                                         collate_fn=lambda b: [x[1] for x in b if x])
+    assert sorted(t for batch in loader for t in batch) == sorted(iter_labels(ds))
+    clone = pickle.loads(pickle.dumps(ds))
+    assert clone[0][1] == "hello"
+
+
+def test_datasets_share_one_handle_and_close_releases_it(lmdb_path):
+    a, b = LmdbDataset(lmdb_path), LmdbDataset(lmdb_path)  # LMDB forbids a second open
+    assert a[0][1] == b[0][1] == "hello"
+    a.close()
+    env = lmdb.open(str(lmdb_path), readonly=True, lock=False)  # others may open it now
+    env.close()
+    assert b[1][1] == "OCR识别,2024"  # reopened lazily
+
+
+def test_open_dataset_by_content(lmdb_path, tmp_path):
+    assert isinstance(open_dataset(lmdb_path), LmdbDataset)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    Image.open(io.BytesIO(png("hi"))).save(folder / "a.png")
+    (folder / "labels.tsv").write_text("a.png\tｈｉ\n", encoding="utf-8")
+    fds = open_dataset(folder)
+    assert fds[0][1] == "hi" and list(iter_labels(fds)) == ["hi"]
+    assert open_dataset(folder / "labels.tsv")[0][1] == "hi"
+    with pytest.raises(FileNotFoundError, match="neither"):
+        open_dataset(tmp_path / "nothing")

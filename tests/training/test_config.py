@@ -1,0 +1,97 @@
+import pytest
+
+from duguang_ocr.training.config import (
+    CONFIG_DIR,
+    ConfigError,
+    TrainConfig,
+    find_config,
+    flat_overrides,
+    load_config,
+    save_config,
+)
+
+
+def test_packaged_configs_load_and_base_lists_the_defaults():
+    names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    assert names == ["base", "finetune_convnextvit", "scratch_convnextvit_small", "tiny_test"]
+    for name in names:
+        load_config(name)
+    assert load_config("base") == TrainConfig()  # base.yaml documents every default
+    tiny = load_config("tiny_test")
+    assert (tiny.model.init, tiny.model.vocab, tiny.train.max_steps) == (
+        "convnextvit_test", "from_data", 40)
+    assert tiny.optim.betas == [0.9, 0.999]  # inherited from base.yaml
+    assert load_config("scratch_convnextvit_small").model.vocab == "default"
+    assert load_config("finetune_convnextvit").model.num_chunks == 3
+
+
+def test_configs_are_found_by_name_and_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as after pip install: no configs/ here
+    assert find_config("tiny_test") == find_config("configs/tiny_test.yaml") == (
+        CONFIG_DIR / "tiny_test.yaml")
+    (tmp_path / "tiny_test.yaml").write_text("train: {seed: 7}\n")
+    assert find_config("tiny_test.yaml").resolve() == tmp_path / "tiny_test.yaml"  # file wins
+    with pytest.raises(FileNotFoundError, match="packaged configs: base"):
+        find_config("nope")
+
+
+def test_overrides_are_yaml_values():
+    cfg = load_config("tiny_test", [
+        "train.max_epochs=15", "optim.lr=3e-4", "data.train=[a.lmdb, b.lmdb]",
+        "data.eval=c.lmdb", "model.vocab=null", "model.arch={drop_rate: 0.2}",
+        "train.max_steps=null", "train.device=cuda:1"])
+    assert cfg.train.max_epochs == 15 and cfg.optim.lr == pytest.approx(3e-4)
+    assert cfg.data.train == ["a.lmdb", "b.lmdb"] and cfg.data.eval == ["c.lmdb"]
+    assert cfg.model.vocab is None and cfg.model.arch == {"drop_rate": 0.2}
+    assert cfg.train.max_steps is None and cfg.train.device == "cuda:1"
+    assert load_config(None, {"optim.warmup_steps": 3}).optim.warmup_steps == 3
+
+
+@pytest.mark.parametrize("override,message", [
+    ("train.max_step=3", "unknown key 'train.max_step' in section 'train'; valid keys: "
+                         "batch_size, max_epochs, max_steps"),
+    ("trian.seed=1", "unknown key 'trian' in the top level; valid keys: model, data"),
+    ("train.batch_size=big", "train.batch_size: expected int, got 'big'"),
+    ("train.batch_size=true", "train.batch_size: expected int"),
+    ("optim.lr=fast", "optim.lr: expected float"),
+    ("data.normalize_width=1", "data.normalize_width: expected bool"),
+    ("train.precision=fp8", "train.precision must be one of"),
+    ("data.unknown=unk", "data.unknown must be skip or drop_chars"),
+    ("train", "not of the form section.key=value"),
+])
+def test_bad_keys_and_values_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config("tiny_test", [override])
+
+
+def test_unknown_key_in_a_file(tmp_path):
+    (tmp_path / "x.yaml").write_text("base: tiny_test.yaml\noptim:\n  learning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown key 'optim.learning_rate'.*valid keys: lr"):
+        load_config(tmp_path / "x.yaml")
+
+
+def test_base_chains_merge_sections_and_loops_are_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: tiny_test.yaml\ntrain:\n  seed: 5\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\ntrain:\n  batch_size: 2\n")
+    cfg = load_config(tmp_path / "b.yaml")
+    assert (cfg.train.seed, cfg.train.batch_size, cfg.train.max_steps) == (5, 2, 40)
+    assert cfg.model.init == "convnextvit_test"
+    (tmp_path / "c.yaml").write_text("base: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(ConfigError, match="loops"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_keyword_overrides_map_to_sections():
+    assert flat_overrides({"max_epochs": 3, "lr": 0.1, "eval__batch_size": 9}) == {
+        "train.max_epochs": 3, "optim.lr": 0.1, "eval.batch_size": 9}
+    with pytest.raises(ConfigError, match="ambiguous.*train__batch_size or eval__batch_size"):
+        flat_overrides({"batch_size": 4})
+    with pytest.raises(ConfigError, match="not a config key"):
+        flat_overrides({"epochs": 4})
+
+
+def test_saved_config_round_trips(tmp_path):
+    cfg = load_config("tiny_test", ["data.train=[x.lmdb]", "optim.lr=0.25"])
+    save_config(cfg, tmp_path / "config.yaml")
+    assert load_config(tmp_path / "config.yaml") == cfg

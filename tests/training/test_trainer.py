@@ -1,0 +1,108 @@
+import json
+
+import pytest
+import torch
+
+from duguang_ocr.data.lmdb import write_lmdb
+from duguang_ocr.recognizer import Recognizer
+from duguang_ocr.training import ConfigError, Trainer, load_config, train
+from tests.training.conftest import png
+
+
+def records(work_dir, kind):
+    lines = (work_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+
+
+def config(data, *overrides):
+    return load_config("tiny_test", [f"data.train=[{data['train']}]",
+                                     f"data.eval=[{data['eval']}]", *overrides])
+
+
+def test_train_tiny_model_end_to_end(tiny_lmdb, tmp_path):
+    work = tmp_path / "run"
+    result = train("convnextvit_test", tiny_lmdb["train"], tiny_lmdb["eval"], work,
+                   config="tiny_test", max_steps=60)
+    assert result["step"] == 60 and 0.0 <= result["best"] <= 1.0
+    assert set(result["eval"]["eval.lmdb"]) == {"lines", "line_acc", "char_acc", "ned", "loss"}
+    train_recs = records(work, "train")
+    assert [r["step"] for r in train_recs] == list(range(5, 61, 5))
+    assert train_recs[-1]["loss"] < 0.3 * train_recs[0]["loss"]  # the loss falls
+    evals = records(work, "eval")
+    assert [r["step"] for r in evals] == [12, 20, 24, 36, 40, 48, 60]  # epoch ends + every 20
+    assert evals[-1]["eval"]["eval.lmdb"]["lines"] == 24
+    assert evals[-1]["eval"]["eval.lmdb"]["loss"] < evals[0]["eval"]["eval.lmdb"]["loss"]
+    errors = (work / "errors.tsv").read_text(encoding="utf-8").splitlines()
+    assert errors[0].startswith("data\titem") and len(errors) <= 21
+    assert load_config(work / "config.yaml").train.max_steps == 60
+    for name in ("best", "last"):
+        rec = Recognizer.from_pretrained(work / name, device="cpu")
+        assert rec.spec.img_width == 300 and rec.vocab.symbols[0] == " "
+        assert isinstance(rec(png("hello")), str)
+    spec = json.loads((work / "last" / "configuration.json").read_text())
+    assert spec["model"]["duguang_ocr"]["trained_steps"] == 60
+    assert sorted(p.name for p in work.iterdir()) == [
+        "best", "config.yaml", "errors.tsv", "last", "metrics.jsonl", "train_state.pt"]
+
+
+def test_resume_continues_exactly(tiny_lmdb, tmp_path):
+    """N steps straight == N/2, stop, resume N/2: same steps, same weights. With dropout,
+    augmentation, a worker process and gradient accumulation in play."""
+    cfg = config(tiny_lmdb, "train.max_steps=16", "optim.accumulate=2", "data.augment=0.5",
+                 "data.num_workers=1", "model.arch={drop_rate: 0.1, drop_path_rate: 0.1}",
+                 "train.save_every=4", "eval.every_steps=0")
+    straight = Trainer(cfg, tmp_path / "a")
+    straight.fit()
+    Trainer(cfg, tmp_path / "b").fit(stop_at=7)  # mid-epoch (6 steps per epoch)
+    resumed = Trainer(cfg, tmp_path / "b", resume=True)
+    assert (resumed.step, resumed.epoch, resumed.batch_in_epoch) == (7, 1, 2)
+    out = resumed.fit()
+    assert out["step"] == straight.step == 16
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+    assert [r["step"] for r in records(tmp_path / "b", "train")] == [5, 10, 15, 16]
+    again = Trainer(cfg, tmp_path / "b", resume=True)  # a finished run has nothing to do
+    assert again.fit()["step"] == 16
+
+
+def test_bad_samples_and_unknown_symbols_are_dropped_and_counted(tmp_path):
+    items = [(png("hello"), "hello"), (b"not an image", "red"), (png("ｈｅｌｌｏ"), "ｈｅｌｌｏ"),
+             (png("red"), "red"), (png("zz"), "zz")]
+    write_lmdb(items * 4, tmp_path / "t.lmdb")
+    (tmp_path / "vocab.txt").write_text("h\ne\nl\no\nr\nd\n", encoding="utf-8")
+    cfg = load_config("tiny_test", [f"data.train=[{tmp_path / 't.lmdb'}]",
+                                    f"model.vocab={tmp_path / 'vocab.txt'}",
+                                    "train.max_steps=3", "train.log_every=1"])
+    assert Trainer(cfg, tmp_path / "w").fit() == {"step": 3, "best": None, "eval": {}}
+    dropped = records(tmp_path / "w", "train")[-1]["dropped"]
+    # 20 samples read once each (3 batches of 8 cover the epoch's 20).
+    assert dropped == {"bad": 4, "unknown_skipped": 4, "unknown_chars_dropped": 0,
+                       "too_long": 0}
+
+
+def test_fine_tune_a_trained_run_with_a_bigger_vocab(tiny_lmdb, tmp_path):
+    train("convnextvit_test", tiny_lmdb["train"], tiny_lmdb["eval"], tmp_path / "base",
+          config="tiny_test", max_steps=6)
+    vocab = Recognizer.from_pretrained(tmp_path / "base" / "best", device="cpu").vocab
+    (tmp_path / "v.txt").write_text("\n".join(vocab.symbols + ["新"]) + "\n", encoding="utf-8")
+    out = train(tmp_path / "base" / "best", tiny_lmdb["train"], tiny_lmdb["eval"],
+                tmp_path / "ft", config="tiny_test", vocab=str(tmp_path / "v.txt"), max_steps=4)
+    assert out["step"] == 4
+    rec = Recognizer.from_pretrained(tmp_path / "ft" / "best", device="cpu")
+    assert rec.vocab.symbols == vocab.symbols + ["新"]
+
+
+def test_run_level_errors(tiny_lmdb, tmp_path):
+    with pytest.raises(ConfigError, match="data.train is empty"):
+        Trainer(load_config("tiny_test"), tmp_path)
+    with pytest.raises(ConfigError, match="fp16 needs CUDA"):
+        Trainer(config(tiny_lmdb, "train.precision=fp16"), tmp_path)
+    with pytest.raises(ConfigError, match="ambiguous"):
+        train("convnextvit_test", tiny_lmdb["train"], work_dir=tmp_path, batch_size=4)
+
+
+def test_bf16_autocast_on_cpu(tiny_lmdb, tmp_path):
+    out = Trainer(config(tiny_lmdb, "train.precision=bf16", "train.max_steps=2"),
+                  tmp_path).fit()
+    assert out["step"] == 2 and records(tmp_path, "eval")
