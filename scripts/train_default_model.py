@@ -250,6 +250,8 @@ def main() -> None:
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--export", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from this model dir's weights "
+                    "(e.g. the shipped default) when WORK has no train_state.pt")
     args = ap.parse_args()
     torch.set_num_threads(2)
     vocab = Vocab.from_file(DEFAULT_DIR / "vocab.txt")
@@ -270,6 +272,16 @@ def main() -> None:
         opt.load_state_dict(st["opt"])
         step = st["step"]
         print(f"resumed at step {step}", flush=True)
+    elif args.init:
+        from duguang_ocr.hub.modelscope import load_model_dir
+
+        init, init_vocab, _ = load_model_dir(args.init)
+        if init_vocab != vocab:
+            raise SystemExit(f"{args.init} has a different vocabulary")
+        model.load_state_dict(init.state_dict())
+        step = int(json.loads((args.init / "configuration.json").read_text())["model"]
+                   ["duguang_ocr"].get("trained_steps", 0))
+        print(f"initialised from {args.init} (step {step})", flush=True)
     if args.export:
         save_model_dir(DEFAULT_DIR, model.eval(), vocab, args.variant, half=True,
                        extra={"trained_steps": step, "batch_size": args.batch})
