@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Free fonts used to render synthetic training lines, the examples and test images
-# (Debian packages; licences: DejaVu - Bitstream Vera/public domain, WenQuanYi - GPL-2 with
-# font embedding exception / Apache-2.0). Idempotent and quiet.
+# Free fonts that duguang_ocr.synth renders synthetic training lines with (and that the
+# examples and tests use). Debian packages and licences (see /usr/share/doc/<pkg>/copyright):
+#   fonts-dejavu-core     DejaVu Sans/Serif/Mono         Bitstream Vera licence + public domain
+#   fonts-liberation2     Liberation Sans/Serif/Mono     SIL OFL 1.1
+#   fonts-freefont-ttf    GNU FreeSans/Serif/Mono        GPL-3+ with font exception
+#   fonts-comic-neue      Comic Neue (handwriting-like)  SIL OFL 1.1
+#   fonts-wqy-microhei    WenQuanYi Micro Hei (CJK sans) Apache-2.0 / GPL-3 with font exception
+#   fonts-wqy-zenhei      WenQuanYi Zen Hei (CJK sans)   GPL-2 with font embedding exception
+#   fonts-arphic-ukai     AR PL UKai (CJK kai/brush)     Arphic Public License
+#   fonts-arphic-uming    AR PL UMing (CJK ming/serif)   Arphic Public License
+# Rendered images are not derivative fonts, so training data and models are unaffected by
+# the font licences. Idempotent and quiet: does nothing when every package is installed.
 set -euo pipefail
+pkgs=(fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-comic-neue
+      fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming)
 need=()
-for pkg in fonts-dejavu-core fonts-wqy-microhei fonts-wqy-zenhei; do
+for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+$SUDO apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+  "${need[@]}" >/dev/null

@@ -1,4 +1,5 @@
-"""Train the embedded default model (convnextvit_nano) on rendered one-chunk lines, on CPU.
+"""Train the embedded default model (convnextvit_nano) on one-chunk lines rendered by
+duguang_ocr.synth, on CPU.
 
 Lines are rendered on the fly in a DataLoader worker (so every step sees fresh data), the
 model and optimizer state are checkpointed every ``--save-every`` steps and the run resumes
@@ -21,184 +22,40 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from torch.utils.data import DataLoader, IterableDataset
 
 from duguang_ocr.decoding import ctc_greedy
 from duguang_ocr.hub.modelscope import save_model_dir
 from duguang_ocr.models import create_model
 from duguang_ocr.preprocess import canvas_to_chunks, plan_line, render_canvas
+from duguang_ocr.synth import LineGenerator, load_charset
 from duguang_ocr.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = ROOT / "src/duguang_ocr/hub/default"
-FONT_DIR = "/usr/share/fonts/truetype"
-CJK_FONTS = [("wqy/wqy-microhei.ttc", 0), ("wqy/wqy-zenhei.ttc", 0), ("wqy/wqy-zenhei.ttc", 2)]
-LATIN_FONTS = [(f"dejavu/{n}.ttf", 0) for n in (
-    "DejaVuSans", "DejaVuSans-Bold", "DejaVuSerif", "DejaVuSansMono", "DejaVuSansCondensed",
-    "DejaVuSerif-Bold", "DejaVuSans-Oblique")]
-PUNCT = list("，。！？；：、“”（）《》【】…—·")
-
-
-class TextSampler:
-    """Chinese words/phrases, English words/sentences, numbers, dates, money, phones, codes,
-    names and addresses, mixed Chinese/English; only vocab symbols."""
-
-    def __init__(self, corpus: dict, vocab: Vocab):
-        self.c, self.vocab = corpus, vocab
-        w = np.asarray(corpus["zh_weights"], dtype=np.float64) ** 0.5
-        self.zh_p = w / w.sum()
-        self.hanzi = [s for s in vocab.symbols if "\u4e00" <= s <= "\u9fff"]
-
-    def zh(self, rng, n=None):
-        n = n or int(rng.integers(1, 5))
-        idx = rng.choice(len(self.zh_p), size=n, p=self.zh_p)
-        words = [self.c["zh_words"][i] for i in idx]
-        s = ""
-        for w in words:
-            s += w + (PUNCT[int(rng.integers(len(PUNCT)))] if rng.random() < 0.15 else "")
-        return s
-
-    def en(self, rng):
-        n = int(rng.integers(1, 5))
-        words = [self.c["en_words"][int(rng.integers(len(self.c["en_words"])))] for _ in range(n)]
-        if rng.random() < 0.3:
-            words[0] = words[0].capitalize()
-        s = " ".join(words)
-        if rng.random() < 0.2:
-            s = s.upper()
-        return s + (rng.choice([".", ",", "!", "?", ":", ";"]) if rng.random() < 0.2 else "")
-
-    def number(self, rng):
-        k = int(rng.integers(0, 7))
-        if k == 0:
-            return f"{int(rng.integers(1, 10**int(rng.integers(1, 9)))):,}"
-        if k == 1:
-            return f"{rng.uniform(0, 10000):.{int(rng.integers(1, 3))}f}"
-        if k == 2:
-            y, m, d = int(rng.integers(1990, 2031)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
-            return [f"{y}-{m:02d}-{d:02d}", f"{y}年{m}月{d}日", f"{m:02d}/{d:02d}/{y}", f"{y}.{m}.{d}"][int(rng.integers(4))]
-        if k == 3:
-            v = rng.uniform(0, 99999)
-            return [f"¥{v:,.2f}", f"${v:.2f}", f"{v / 10000:.1f}万元", f"{int(v)}元", f"￥{v:.2f}"][int(rng.integers(5))]
-        if k == 4:
-            return [f"1{int(rng.integers(3, 10))}{int(rng.integers(0, 10**9)):09d}",
-                    f"0{int(rng.integers(10, 999))}-{int(rng.integers(10**6, 10**8))}",
-                    f"+86 138 {int(rng.integers(1000, 9999))} {int(rng.integers(1000, 9999))}"][int(rng.integers(3))]
-        if k == 5:
-            letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-            prov = self.hanzi[int(rng.integers(min(300, len(self.hanzi))))] if rng.random() < 0.5 else "皖"
-            return prov + letters[int(rng.integers(24))] + "".join(
-                rng.choice(list(letters + "0123456789")) for _ in range(5))
-        alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        return "".join(rng.choice(list(alnum)) for _ in range(int(rng.integers(4, 14))))
-
-    def sample(self, rng) -> str:
-        k = rng.random()
-        c = self.c
-        if k < 0.35:
-            s = self.zh(rng)
-        elif k < 0.55:
-            s = self.en(rng)
-        elif k < 0.70:
-            s = self.number(rng)
-        elif k < 0.80:
-            s = self.zh(rng, 1) + rng.choice(["：", ":", " "]) + self.number(rng)
-        elif k < 0.87:
-            s = self.zh(rng, int(rng.integers(1, 3))) + (" " if rng.random() < 0.5 else "") + self.en(rng).split(" ")[0]
-        elif k < 0.91:
-            s = c["zh_names"][int(rng.integers(len(c["zh_names"])))]
-        elif k < 0.95:
-            s = c["zh_addresses"][int(rng.integers(len(c["zh_addresses"])))]
-        elif k < 0.98:
-            s = c["en_names"][int(rng.integers(len(c["en_names"])))]
-        else:
-            s = c["en_sentences"][int(rng.integers(len(c["en_sentences"])))]
-        s = "".join(ch for ch in s if ch in self.vocab).strip()
-        return s or "0"
-
-
-_FONT_CACHE: dict = {}
-
-
-def _fonts(kind, size):
-    key = (kind, size)
-    cache = _FONT_CACHE
-    if key not in cache:
-        cache[key] = [ImageFont.truetype(os.path.join(FONT_DIR, p), size, index=i)
-                      for p, i in (CJK_FONTS if kind == "cjk" else CJK_FONTS + LATIN_FONTS)]
-    return cache[key]
-
-
-def render(text: str, rng) -> tuple[np.ndarray, str]:
-    """Draw ``text`` as a cropped line (RGB uint8), trimmed to fit one 300-px chunk."""
-    size = int(rng.integers(22, 44))
-    kind = "latin" if text.isascii() else "cjk"
-    font = _fonts(kind, size)[int(rng.integers(len(_fonts(kind, size))))]
-    spacing = rng.uniform(-0.02, 0.15) * size
-    pad_top, pad_bot = rng.uniform(0.05, 0.4, 2) * size
-    height = int(size * 1.2 + pad_top + pad_bot)
-    max_w = 300 / 32 * height * rng.uniform(0.55, 1.0)
-    while len(text) > 1:  # trim until the line fits the one-chunk budget
-        width = font.getlength(text) + spacing * (len(text) - 1)
-        if width + 0.3 * size <= max_w:
-            break
-        text = text[:-1].rstrip() or text[:1]
-    width = int(font.getlength(text) + spacing * max(0, len(text) - 1) + rng.uniform(0.05, 0.6) * size) + 2
-    bg = rng.integers(150, 256, 3) if rng.random() < 0.85 else rng.integers(0, 110, 3)
-    fg = rng.integers(0, 90, 3) if bg.mean() > 128 else rng.integers(170, 256, 3)
-    img = np.empty((height, width, 3), np.float32)
-    img[:] = bg
-    if rng.random() < 0.3:  # gradient background
-        ramp = np.linspace(0, rng.uniform(-60, 60), width, dtype=np.float32)[None, :, None]
-        img += ramp
-    if rng.random() < 0.3:  # paper-like texture
-        noise = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
-        img += noise[:, :, None] * rng.uniform(5, 20)
-    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(pil)
-    x = rng.uniform(0.02, 0.3) * size
-    y = pad_top
-    color = tuple(int(v) for v in fg)
-    for ch in text:
-        draw.text((x, y), ch, font=font, fill=color)
-        x += font.getlength(ch) + spacing
-    if rng.random() < 0.1:  # underline clutter
-        yy = int(min(height - 2, y + size * 1.15))
-        draw.line([(0, yy), (width, yy)], fill=color, width=1)
-    if rng.random() < 0.08:  # border clutter
-        draw.rectangle([0, 0, width - 1, height - 1], outline=color)
-    out = np.asarray(pil)
-    if rng.random() < 0.3:
-        out = np.asarray(pil.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))))
-    if rng.random() < 0.4:  # small rotation / perspective
-        h, w = out.shape[:2]
-        d = rng.uniform(-0.04, 0.04, (4, 2)) * [h, h]
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        m = cv2.getPerspectiveTransform(src, (src + d).astype(np.float32))
-        out = cv2.warpPerspective(out, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
-    if rng.random() < 0.3:
-        out = np.clip(out + rng.normal(0, rng.uniform(2, 12), out.shape), 0, 255).astype(np.uint8)
-    if rng.random() < 0.3:
-        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 90))])
-        out = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
-    return np.ascontiguousarray(out), text
 
 
 def to_chunk(img: np.ndarray) -> torch.Tensor:
+    """A rendered line (at most 300 px wide at height 32) as one model chunk."""
     plan = plan_line(img.shape[0], img.shape[1], parity=True, img_width=300)
     return canvas_to_chunks(render_canvas(img, plan), 1)[0]
 
 
 class SynthLines(IterableDataset):
-    def __init__(self, sampler: TextSampler, vocab: Vocab, seed: int):
-        self.sampler, self.vocab, self.seed = sampler, vocab, seed
+    """Endless one-chunk lines from :mod:`duguang_ocr.synth`; sample ``i`` is
+    ``gen(seed, i)``, so a resumed run continues with fresh, reproducible samples."""
+
+    def __init__(self, vocab: Vocab, seed: int, start: int):
+        self.vocab, self.seed, self.start = vocab, seed, start
 
     def __iter__(self):
+        gen = LineGenerator.default(charset=self.vocab.symbols, max_width_ratio=300 / 32)
         info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        i = self.start + wid
         while True:
-            img, text = render(self.sampler.sample(rng), rng)
+            img, text = gen(self.seed, i)
+            i += nw
             yield to_chunk(img), torch.tensor(self.vocab.encode(text)), text
 
 
@@ -254,8 +111,10 @@ def main() -> None:
                     "(e.g. the shipped default) when WORK has no train_state.pt")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    vocab = Vocab.from_file(DEFAULT_DIR / "vocab.txt")
-    corpus = json.loads((ROOT / "scripts/default_corpus.json").read_text(encoding="utf-8"))
+    # Before any cv2 call: a forked DataLoader worker deadlocks in cv2 if the parent has
+    # already started OpenCV's thread pool.
+    cv2.setNumThreads(1)
+    vocab = Vocab(load_charset(), offset=2)
     args.work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = create_model(args.variant, num_classes=vocab.num_classes)
@@ -287,12 +146,11 @@ def main() -> None:
                        extra={"trained_steps": step, "batch_size": args.batch})
         print(f"exported step {step} to {DEFAULT_DIR}")
         return
-    sampler = TextSampler(corpus, vocab)
-    val_rng = np.random.default_rng(12345)
-    val = [(to_chunk(img), text) for img, text in
-           (render(sampler.sample(val_rng), val_rng) for _ in range(256))]
-    loader = DataLoader(SynthLines(sampler, vocab, seed=1000 + step), batch_size=args.batch,
-                        num_workers=1, collate_fn=collate, prefetch_factor=4)
+    val_gen = LineGenerator.default(charset=vocab.symbols, max_width_ratio=300 / 32)
+    val = [(to_chunk(img), text) for img, text in (val_gen(12345, i) for i in range(512))]
+    loader = DataLoader(SynthLines(vocab, seed=1000, start=step * args.batch),
+                        batch_size=args.batch, num_workers=1, collate_fn=collate,
+                        prefetch_factor=8)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     model.train()
     t0, seen, losses = time.time(), 0, []

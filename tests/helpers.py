@@ -56,3 +56,20 @@ def make_model_dir(path: Path, variant: str = "convnextvit_test", seed: int = 0)
 
 def as_bgr(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.array(img.convert("RGB"))[:, :, ::-1])
+
+
+def render_with(text: str, height: int = 48) -> Image.Image:
+    """A clean line in the project's fonts (WenQuanYi for CJK, DejaVu otherwise)."""
+    cjk = not text.isascii()
+    path = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc" if cjk
+            else "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    try:
+        f = ImageFont.truetype(path, int(height * 0.62))
+    except OSError:
+        import pytest
+
+        pytest.skip(f"font {path} not installed (run scripts/install_fonts.sh)")
+    w = int(f.getlength(text)) + height // 2
+    im = Image.new("RGB", (w, height), (250, 250, 246))
+    ImageDraw.Draw(im).text((height // 4, height // 2), text, fill=(20, 20, 30), font=f, anchor="lm")
+    return im

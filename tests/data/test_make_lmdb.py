@@ -136,7 +136,7 @@ def test_from_lmdb_revalidates_and_renumbers(tmp_path):
     out = tmp_path / "copy.lmdb"
     report = make_lmdb(out, source_lmdb=src, progress=False)
     assert report.written == 2
-    assert report.skipped == [("image-000000002", "not an image (unrecognised format)"),
+    assert report.skipped == [("image-000000002", "not an image file Pillow can identify"),
                               ("image-000000003", "empty label")]
     kv = read_all(out)
     assert kv[b"label-000000001"].decode() == "一" and kv[b"label-000000002"].decode() == "二 two"

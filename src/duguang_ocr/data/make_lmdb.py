@@ -49,11 +49,11 @@ def image_problem(data: bytes) -> str | None:
 
     The image is decoded in full (not just its header), so truncated files are caught.
     """
+    if not data:
+        return "empty file (0 bytes)"
     try:
         load_image(data)
     except ImageLoadError as e:
-        if "UnidentifiedImageError" in str(e):  # Pillow's message names a BytesIO object
-            return "not an image (unrecognised format)"
         return str(e).partition(": ")[2] or str(e)  # drop the "bytes (N B)" prefix
     return None
 

@@ -1,0 +1,37 @@
+"""The embedded default model: present in the package, loads with the network off, reads
+cleanly rendered lines."""
+
+import pytest
+import requests
+
+from duguang_ocr import Recognizer
+from duguang_ocr.hub import DEFAULT_MODEL_DIR
+from tests.helpers import render_with
+
+# Lines drawn the way the examples are (project fonts, plain background).
+LINES = ["Hello 2026", "12345678", "中国", "price 42"]
+
+
+@pytest.fixture(scope="module")
+def offline_rec():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUGUANG_OCR_OFFLINE", "1")
+
+        def no_network(*args, **kwargs):
+            raise AssertionError("the default model must not touch the network")
+
+        mp.setattr(requests.Session, "request", no_network)
+        yield Recognizer(device="cpu")
+
+
+def test_default_model_ships_in_the_package():
+    for name in ("configuration.json", "pytorch_model.pt", "vocab.txt"):
+        assert (DEFAULT_MODEL_DIR / name).is_file()
+    assert (DEFAULT_MODEL_DIR / "pytorch_model.pt").stat().st_size < 20 * 2**20
+
+
+def test_default_model_loads_offline_and_reads_rendered_lines(offline_rec):
+    assert offline_rec.spec.variant == "convnextvit_nano"
+    assert len(offline_rec.vocab) > 3500
+    images = [render_with(text) for text in LINES]
+    assert offline_rec(images) == LINES
