@@ -60,7 +60,8 @@ Accepted inputs and their conventions
     convention, unlike numpy arrays). The channel axis is the first axis whose size is 1, 3
     or 4, so C x H x W wins when both ends qualify (a (3, 100, 3) tensor is a 100 x 3 RGB
     image). uint8, uint16, bool and float tensors follow the numpy dtype rules above (floats
-    in [0, 1] being the usual case). Tensors are detached and moved to the CPU.
+    in [0, 1] being the usual case). Tensors are detached and moved to the CPU (from any
+    device, e.g. CUDA); a ``meta``-device tensor, which has no data, is refused.
 
 Anything else (``int``, ``None``, ``dict``, ``list``...) raises ``TypeError`` listing the
 accepted types.
@@ -498,6 +499,8 @@ def _from_tensor(t: Any, composite_alpha: bool, max_pixels: int, what: str) -> n
             f"or H x W{hint}")
     h, w = (shape[1], shape[2]) if perm else (shape[0], shape[1])
     _check_pixels(w, h, max_pixels, what)  # before copying anything off the device
+    if t.device.type == "meta":  # shape-only tensors: nothing to read
+        raise ImageLoadError(f"{what}: a meta-device tensor has no data to read")
     t = t.detach()
     if t.dtype.is_floating_point:
         if not bool(torch.isfinite(t).all()):
@@ -510,7 +513,11 @@ def _from_tensor(t: Any, composite_alpha: bool, max_pixels: int, what: str) -> n
             "bool or float in [0, 1]")
     if perm:
         t = t.permute(*perm)
-    a = t.cpu().numpy()
+    try:
+        a = t.cpu().numpy()
+    except (RuntimeError, NotImplementedError) as e:  # a device that cannot copy to the host
+        raise ImageLoadError(f"{what}: cannot copy to the CPU ({type(e).__name__}: {e})") \
+            from None
     return _from_array(a, False, composite_alpha, max_pixels, what)
 
 

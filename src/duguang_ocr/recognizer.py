@@ -96,7 +96,8 @@ class Recognizer:
         num_workers: threads that load and preprocess the next window of inputs while the
             model runs (0: inline; None: :func:`default_num_workers`).
         max_chunks: chunks per forward pass for chunked models (lines sorted by chunk count
-            are packed up to this budget; a longer line runs alone). None: 16 on CPU, where
+            are packed up to this budget; a longer line runs alone, in slices of this many
+            chunks, so memory stays bounded however long the line). None: 16 on CPU, where
             bigger passes only fall out of cache, and ``4 * batch_size`` on GPUs.
 
     >>> rec = Recognizer()                                # embedded default, offline
@@ -329,8 +330,16 @@ class Recognizer:
         return out
 
     def _run(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
-        """One forward pass over ``batch``; merge and decode each run of equal chunk count."""
-        out = self._backend(torch.cat([item.tensor for item in batch]))
+        """One forward pass over ``batch``; merge and decode each run of equal chunk count.
+
+        A chunked pass holds at most ``max_chunks`` chunks in the model at once: a line longer
+        than that (a 100,000-px line has ~400 chunks) runs in slices whose logits are joined
+        before merging, so activation memory does not grow with the line's length.
+        """
+        x = torch.cat([item.tensor for item in batch])
+        step = self.max_chunks if self.chunked else len(x)
+        out = (self._backend(x) if len(x) <= step else
+               torch.cat([self._backend(x[i : i + step]) for i in range(0, len(x), step)]))
         lines: list[DecodedLine] = []
         start = 0
         for n, run in groupby(batch, key=lambda it: it.plan.num_chunks):

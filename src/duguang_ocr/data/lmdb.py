@@ -5,7 +5,9 @@ Layout (shared with ModelScope / deep-text-recognition-benchmark):
 UTF-8 text, with indices starting at 1.
 
 Writers go to ``OUT.tmp-<pid>`` and are renamed onto ``OUT`` only after ``num-samples`` is
-committed, so an interrupted run never leaves a data set that looks complete.
+committed, so an interrupted run never leaves a data set that looks complete; an existing
+``OUT`` being overwritten is first renamed to ``OUT.old-<pid>`` (restored after a crash by
+:func:`duguang_ocr.data.make_lmdb.remove_stale_tmp`).
 """
 
 from __future__ import annotations
@@ -70,9 +72,13 @@ def write_lmdb(
         env.sync(True)
     finally:
         env.close()
+    # Swap by renames, never deleting the old data set first: a crash between the two
+    # renames leaves OUT.old-<pid> complete, and make_lmdb.remove_stale_tmp() puts it back.
+    old = out.with_name(f"{out.name}.old-{os.getpid()}")
     if out.exists():
-        shutil.rmtree(out)
+        os.replace(out, old)
     os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
     return count
 
 

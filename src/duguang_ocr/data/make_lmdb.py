@@ -133,7 +133,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
-    """Delete ``OUT.tmp-<pid>`` directories left by killed writers whose process is gone.
+    """Delete ``OUT.tmp-<pid>`` directories left by killed writers whose process is gone,
+    and put back ``OUT.old-<pid>`` (the previous data set) if a writer died mid-swap.
 
     Directories of live processes (possibly another build of the same output) are kept.
     Only done on POSIX, where probing a process id is harmless. Returns what was removed.
@@ -148,6 +149,16 @@ def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
             logger.info("removed %s, left by an interrupted build", tmp)
             removed.append(tmp)
+    # OUT.old-<pid>: the previous data set, renamed aside by a writer killed mid-swap.
+    for old in out.parent.glob(glob.escape(out.name) + ".old-*"):
+        pid = old.name.rpartition("-")[2]
+        if pid.isdigit() and old.is_dir() and not _pid_alive(int(pid)):
+            if out.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(old, out)
+                logger.warning("restored %s from %s (interrupted overwrite)", out, old.name)
+            removed.append(old)
     return removed
 
 
@@ -187,6 +198,7 @@ def make_lmdb(
         raise ValueError("give either source_lmdb or labels/root, not both")
     if source_lmdb is None and labels is None and root is None:
         raise ValueError("no source: give labels (and root), a folder (root) or source_lmdb")
+    remove_stale_tmp(out)  # first: it may restore an OUT that a killed overwrite moved aside
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (pass overwrite=True to replace it)")
     if source_lmdb is not None:
@@ -199,7 +211,6 @@ def make_lmdb(
             raise FileNotFoundError(f"data set folder {str(root)!r} not found")
         labels_path = Path(labels) if labels is not None else Path(root) / "labels.tsv"
         total, candidates = _from_labels(labels_path, Path(root or labels_path.parent))
-    remove_stale_tmp(out)
     report = MakeLmdbReport(out=out)
     with tqdm(total=total, disable=not progress, desc=f"make-lmdb {out.name}",
               unit="img") as bar:

@@ -143,7 +143,8 @@ def replace_dir(tmp: Path, dst: Path) -> None:
 
 
 def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> None:
-    """Finish or undo directory swaps interrupted by a crash; drop half-written temps."""
+    """Finish or undo directory swaps interrupted by a crash; drop half-written temps
+    (directories and ``train_state.pt.tmp-*`` files)."""
     for name in names:
         dst = work_dir / name
         olds = sorted(work_dir.glob(f"{name}.old-*"), key=lambda p: p.stat().st_mtime)
@@ -152,6 +153,8 @@ def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> Non
             os.replace(olds.pop(), dst)
         for stale in olds + list(work_dir.glob(f"{name}.tmp-*")):
             shutil.rmtree(stale, ignore_errors=True)
+    for stale in work_dir.glob(f"{STATE_FILE}.tmp-*"):  # a save_state() killed mid-write
+        stale.unlink(missing_ok=True)
 
 
 def save_model_atomic(dst: Path, model: nn.Module, vocab: Vocab, variant: str, *,

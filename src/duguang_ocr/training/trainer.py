@@ -84,6 +84,8 @@ class Trainer:
             else None
         if resume and state is None:
             logger.info("no %s yet: starting a new run", self.state_path)
+            if self.info.is_main:  # records of a run killed before its first save
+                forget_records_after(self.work_dir / "metrics.jsonl", 0)
         checkpoint.seed_everything(cfg.train.seed)
         self._open_data()
         self._build_model(state)
