@@ -179,6 +179,16 @@ def cmd_make_lmdb(args: argparse.Namespace) -> int:
     return 0 if report.written else 1
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth.make import run
+
+    try:
+        return run(args)
+    except FileExistsError as e:
+        print(f"duguang-ocr: error: {e}", file=sys.stderr)
+        return 2
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -290,6 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_make_lmdb)
+
+    from .synth.make import add_arguments as add_synth_arguments
+
+    p = sub.add_parser("synth", help="render synthetic Chinese/English text lines into an LMDB",
+                       description="Render synthetic text lines into an LMDB training set "
+                       "(installed fonts; scripts/install_fonts.sh) and print lines/s.")
+    add_synth_arguments(p)
+    p.set_defaults(func=cmd_synth)
     return parser
 
 

@@ -48,6 +48,9 @@ _NORMALISE = str.maketrans({
     "〜": "～", "•": "·", "・": "·", "∶": ":",
 })
 
+# Symbols written out when the charset lacks them (``TextSampler.clean``).
+_SPELL_OUT = {"℃": "°C"}
+
 
 def is_hanzi(ch: str) -> bool:
     """True for a character in the CJK Unified Ideographs basic block (U+4E00..U+9FFF)."""
@@ -442,6 +445,12 @@ class TextSampler:
         self.ascii = [c for c in self.charset if c.isascii() and c != " "]
         self.others = [c for c in self.charset if not c.isascii() and not is_hanzi(c)]
         self._en = self.lex["en_words"] or ["text"]
+        # Spell out symbols the charset lacks instead of silently dropping them (the shipped
+        # charset has no ℃: its reference font cannot draw it, so "23℃" became "23").
+        extra = {src: dst for src, dst in _SPELL_OUT.items()
+                 if src not in self.allowed and set(dst) <= self.allowed}
+        self._normalise = {**_NORMALISE, **str.maketrans(extra)}
+        self._capital_ok = set(_ZH_CAPITAL + "万仟佰拾元整") <= self.allowed
         mix = DEFAULT_MIX if mix is None else mix
         unknown = set(mix) - set(self._generators())
         if unknown:
@@ -475,13 +484,16 @@ class TextSampler:
                 text = self.clean(text, max_chars)
             if text:
                 return kind, text
-        return "any_chars", _pick(rng, self.hanzi or self.ascii)
+        pool = self.hanzi or self.ascii or self.others
+        if not pool:
+            raise ValueError("the charset has no symbol to sample (only spaces, or empty)")
+        return "any_chars", _pick(rng, pool)
 
     def clean(self, text: str, max_chars: int | None = None) -> str:
         """Map look-alikes onto charset symbols, drop every other non-charset character,
         collapse spaces, strip, and cut to ``max_chars`` if given (at a space when one is
         near)."""
-        text = text.translate(_NORMALISE)
+        text = text.translate(self._normalise)
         text = "".join(ch for ch in text if ch in self.allowed)
         text = re.sub(" {2,}", " ", text).strip()
         if max_chars is not None and len(text) > max_chars:
@@ -526,7 +538,10 @@ class TextSampler:
     def _zh_words_to(self, rng: np.random.Generator, target: int, punct_p: float = 0.0) -> str:
         out = ""
         while len(out) < target:
-            out += self._zh_word(rng)
+            word = self._zh_word(rng)
+            if not word:  # a charset without hanzi: nothing to add (and no endless loop)
+                break
+            out += word
             if punct_p and len(out) < target - 1 and rng.random() < punct_p:
                 out += _pick(rng, "，，，、、；：")
         return out
@@ -600,7 +615,12 @@ class TextSampler:
         if k == 5:
             return f"{_pick(rng, ('€', '£', 'USD ', 'RMB ', 'HK$', 'US$'))}{v:,.2f}"
         if k == 6:
-            return _zh_capital_amount(int(v) % 100000 or 1)
+            amount = int(v) % 100000 or 1
+            # The shipped charset lacks 壹贰叁柒捌玖仟佰 (rare outside invoices); dropping
+            # them turned 叁仟伍佰元整 into 伍元整, so read the amount in common numerals.
+            if self._capital_ok:
+                return _zh_capital_amount(amount)
+            return _zh_number(amount) + "元整"
         if k == 7:
             return f"人民币{v:,.2f}元"
         if k == 8:
@@ -897,7 +917,7 @@ class TextSampler:
         # Symbols first: they are rare elsewhere, so half of these draws come from them.
         if self.others and rng.random() < 0.5:
             pool = self.others
-        return _chars(rng, pool, target)
+        return _chars(rng, pool, target) if pool else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

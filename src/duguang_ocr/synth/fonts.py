@@ -33,6 +33,7 @@ FONT_DIRS_ENV = "DUGUANG_OCR_FONTS"
 SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 CJK_PROBE = "的一国"  # a face that draws these is treated as a CJK (Chinese) font
+_TEXT_FONT_PROBE = frozenset("0aA" + CJK_PROBE)  # probed for every face, whatever the charset
 
 # Faces that are not text fonts or only duplicate another face's glyphs for other regions
 # (AR PL U* TW/HK/MBE are the same design as the CN face with Traditional glyph forms).
@@ -225,6 +226,7 @@ def _cache_dir() -> Path:
 
 def _cache_key(files: Sequence[Path], charset: Sequence[str]) -> str:
     h = hashlib.sha256()
+    h.update(b"v2\n")  # v2: text-font/CJK tests no longer depend on the charset
     h.update("\n".join(sorted(set(charset))).encode("utf-8"))
     for f in files:
         st = f.stat()
@@ -330,6 +332,7 @@ def _discover(files: Sequence[Path], charset: Sequence[str], include_regional: b
         except (OSError, ValueError, KeyError, TypeError):
             logger.debug("ignoring unreadable font cache %s", cache_file)
     faces = []
+    wanted = frozenset(charset)
     for path in files:
         for index, family, style in _face_names(path):
             if any(w.lower() in family.lower() for w in _SKIP_FAMILY_WORDS):
@@ -337,15 +340,17 @@ def _discover(files: Sequence[Path], charset: Sequence[str], include_regional: b
             if not include_regional and family.endswith(_REGIONAL_SUFFIXES):
                 continue
             try:
-                cov = probe_coverage(path, index, charset)
+                # The text-font and CJK tests probe their own characters, so they work
+                # for a charset without them (e.g. hanzi only); coverage keeps the charset's.
+                probed = probe_coverage(path, index, wanted | _TEXT_FONT_PROBE)
             except OSError as e:
                 logger.debug("cannot probe %s#%d: %s", path, index, e)
                 continue
-            if not set("0aA") <= cov:  # symbol or pictograph fonts: not for text lines
+            if not set("0aA") <= probed:  # symbol or pictograph fonts: not for text lines
                 continue
-            is_cjk = set(CJK_PROBE) <= cov
+            is_cjk = set(CJK_PROBE) <= probed
             faces.append(FontFace(str(path), index, family, style,
-                                  classify(family, style, is_cjk), cov))
+                                  classify(family, style, is_cjk), probed & wanted))
     result = FontSet(tuple(faces))
     if use_disk_cache:
         try:

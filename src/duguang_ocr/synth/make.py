@@ -140,8 +140,17 @@ def iter_synth(
     chunk = max(1, min(64, n // (workers * 8)))
     # fork shares the loaded fonts and corpus without pickling; spawn elsewhere.
     method = "fork" if "fork" in _start_methods() else "spawn"
-    with get_context(method).Pool(workers, _init_worker, (gen, seed, image_format)) as pool:
-        yield from pool.imap(_render_encoded, range(n), chunksize=chunk)
+    # A child forked while OpenCV's thread pool has threads (this process rendered before)
+    # inherits the pool without its threads and hangs in the worker's setNumThreads; so
+    # stop the pool's threads across the fork and restore the thread count afterwards.
+    threads = cv2.getNumThreads()
+    if method == "fork":
+        cv2.setNumThreads(1)
+    try:
+        with get_context(method).Pool(workers, _init_worker, (gen, seed, image_format)) as pool:
+            yield from pool.imap(_render_encoded, range(n), chunksize=chunk)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _start_methods() -> list[str]:
@@ -190,10 +199,9 @@ def make_synth_lmdb(
     return write_lmdb(iter_synth(n, seed, workers, gen, image_format), out, overwrite=overwrite)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: render N lines into an LMDB and report the rendering rate."""
-    ap = argparse.ArgumentParser(prog="python -m duguang_ocr.synth.make",
-                                 description="Render synthetic text lines into an LMDB.")
+def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the data-set options (OUT, --n, --seed, --workers, ...) to ``ap``; shared by
+    ``python -m duguang_ocr.synth.make`` and ``duguang-ocr synth``."""
     ap.add_argument("out", type=Path, help="output LMDB directory")
     ap.add_argument("--n", type=int, default=1000, help="number of lines (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
@@ -206,7 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--format", choices=("png", "jpg"), default="png")
     ap.add_argument("--max-chars", type=int, default=40)
     ap.add_argument("--overwrite", action="store_true")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the data set ``args`` (from ``add_arguments``) asks for and print the rate."""
     ratio = args.max_width / CHUNK_HEIGHT if args.max_width else None
     if args.workers <= 1:
         cv2.setNumThreads(1)  # a per-core rate, comparable with the multi-process one
@@ -219,6 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {count} lines to {args.out} in {dt:.1f} s: {count / dt:.1f} lines/s "
           f"({count / dt / workers:.1f} lines/s per worker, {workers} worker(s))")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: render N lines into an LMDB and report the rendering rate."""
+    ap = argparse.ArgumentParser(prog="python -m duguang_ocr.synth.make",
+                                 description="Render synthetic text lines into an LMDB.")
+    return run(add_arguments(ap).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+"""render_line: image format, size limits, determinism and legibility."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from duguang_ocr.synth import LineTooWide, RenderConfig, render_line
+
+TEXTS = ["读光文字识别", "Hello, World 2024", "发票号码：No.12345678", "一", "...", "i"]
+
+
+def ink_mask(img: np.ndarray, thresh: float = 60.0) -> np.ndarray:
+    """Pixels clearly darker than the (light, flat) background of a plain rendering."""
+    gray = img.astype(np.float32).mean(axis=2)
+    return gray < np.median(gray) - thresh
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("height", [32, 48])
+def test_output_is_uint8_rgb_at_the_requested_height(cjk_face, text, height):
+    for seed in range(8):
+        img = render_line(text, cjk_face, np.random.default_rng([seed, height]), height=height)
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+        assert img.shape[0] == height and img.shape[1] >= 1
+        assert img.flags["C_CONTIGUOUS"]
+
+
+def test_height_none_keeps_the_rendering_resolution(latin_face):
+    cfg = RenderConfig.plain(font_size=(40, 40))
+    img = render_line("Height", latin_face, np.random.default_rng(0), height=None, config=cfg)
+    assert img.shape[0] > 40  # em + margins, not resized to 32
+
+
+def test_font_path_and_index_work_like_a_face(cjk_face):
+    a = render_line("中文", cjk_face, np.random.default_rng(3))
+    b = render_line("中文", cjk_face.path, np.random.default_rng(3), font_index=cjk_face.index)
+    assert np.array_equal(a, b)
+
+
+def test_deterministic_for_a_seed(cjk_face, latin_face):
+    for face, text in ((cjk_face, "读光 OCR 识别率 99.5%"), (latin_face, "Total: $1,234.50")):
+        for seed in range(10):
+            a = render_line(text, face, np.random.default_rng(seed))
+            b = render_line(text, face, np.random.default_rng(seed))
+            assert np.array_equal(a, b)
+        outs = {render_line(text, face, np.random.default_rng(s)).tobytes() for s in range(10)}
+        assert len(outs) == 10  # and different seeds give different images
+
+
+def test_max_width_ratio(cjk_face):
+    long_text = "这是一行很长的文字，用来检查宽度限制是否有效" * 2
+    with pytest.raises(LineTooWide) as exc:
+        render_line(long_text, cjk_face, np.random.default_rng(0), max_width_ratio=300 / 32)
+    assert exc.value.ratio > exc.value.limit == pytest.approx(300 / 32)
+    assert isinstance(exc.value, ValueError)
+    widths = []
+    for seed in range(40):
+        try:
+            img = render_line("读光识别 OCR", cjk_face, np.random.default_rng(seed),
+                              max_width_ratio=4.0)
+        except LineTooWide as e:
+            assert e.ratio > 4.0
+            continue
+        assert img.shape[1] <= 4.0 * 32
+        widths.append(img.shape[1])
+    assert widths  # some fit, some do not: the limit is applied per rendering
+
+
+def test_empty_text_and_bad_config_raise(latin_face):
+    with pytest.raises(ValueError, match="empty"):
+        render_line("", latin_face, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="probability"):
+        RenderConfig(blur_p=1.5)
+    with pytest.raises(ValueError, match="low <= high"):
+        RenderConfig(font_size=(40, 30))
+
+
+def test_plain_config_switches_every_effect_off():
+    cfg = RenderConfig.plain()
+    assert all(getattr(cfg, f.name) == 0.0 for f in dataclasses.fields(cfg)
+               if f.name.endswith("_p"))
+    assert cfg.background_weights == (1.0, 0.0, 0.0, 0.0)
+    assert RenderConfig.plain(blur_p=0.5).blur_p == 0.5
+
+
+@pytest.mark.parametrize("text, face", [
+    ("读光文字识别系统", "cjk"), ("Hello World 2024", "latin"), ("合计：￥1,280.00元", "cjk"),
+])
+def test_plain_rendering_is_legible(text, face, cjk_face, latin_face):
+    """Dark text on a light page, ink spanning the line, glyphs of the expected size."""
+    face = cjk_face if face == "cjk" else latin_face
+    for seed in range(5):
+        img = render_line(text, face, np.random.default_rng(seed), config=RenderConfig.plain())
+        h, w = img.shape[:2]
+        gray = img.astype(np.float32).mean(axis=2)
+        assert np.median(gray) > 170 and gray.min() < 90  # light background, dark ink
+        ink = ink_mask(img)
+        assert 0.03 < ink.mean() < 0.6  # neither blank nor a filled box
+        cols, rows = np.flatnonzero(ink.any(axis=0)), np.flatnonzero(ink.any(axis=1))
+        assert (cols[-1] - cols[0] + 1) / w > 0.75  # the text spans most of the width
+        assert cols[0] > 0 and cols[-1] < w - 1  # with a margin: nothing cut off
+        assert (rows[-1] - rows[0] + 1) / h > 0.45  # and most of the height
+        # glyphs are separated by background: many ink/background transitions along the line
+        profile = ink.any(axis=0).astype(np.int8)
+        runs = int((np.diff(profile) == 1).sum()) + int(profile[0])
+        assert runs >= len(text.replace(" ", "")) * 0.6
+
+
+def test_plain_rendering_width_grows_with_the_text(cjk_face):
+    cfg = RenderConfig.plain(font_size=(32, 32), margin_x=(0.1, 0.1), margin_y=(0.1, 0.1))
+    w = [render_line("读" * n, cjk_face, np.random.default_rng(0), config=cfg).shape[1]
+         for n in (2, 4, 8)]
+    assert w[0] < w[1] < w[2]
+    assert w[2] == pytest.approx(4 * w[0], rel=0.35)  # square glyphs: width ~ characters
+
+
+def test_default_config_keeps_contrast(cjk_face):
+    """Degradations vary the image but the text stays distinguishable from its background."""
+    for seed in range(30):
+        img = render_line("识别率", cjk_face, np.random.default_rng(seed))
+        gray = img.astype(np.float32).mean(axis=2)
+        assert np.percentile(gray, 98) - np.percentile(gray, 2) > 40, seed
