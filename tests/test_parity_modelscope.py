@@ -20,6 +20,18 @@ from tests.helpers import ROOT, SHARED
 
 pytestmark = pytest.mark.msref
 
+# Float results of conv/matmul kernels depend on how many threads split the work, so both
+# sides run with the same count (other tests, e.g. training with train.threads, change it).
+THREADS = 2
+
+
+@pytest.fixture(autouse=True)
+def same_thread_count_as_the_reference():
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    yield
+    torch.set_num_threads(before)
+
 
 def _msref_python() -> str | None:
     env = os.environ.get("DUGUANG_MSREF_PYTHON")
@@ -35,8 +47,10 @@ def reference(tmp_path_factory, line_images):
         pytest.skip("ModelScope reference venv missing: run scripts/setup_msref.sh")
     out = tmp_path_factory.mktemp("msref")
     images = [str(p) for p in line_images.values()]
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
     proc = subprocess.run(
-        [python, str(script), str(out), *images], capture_output=True, text=True, timeout=600
+        [python, str(script), str(out), *images], capture_output=True, text=True, timeout=600,
+        env=env,
     )
     if proc.returncode != 0:
         pytest.fail(f"ModelScope reference run failed:\n{proc.stderr[-3000:]}")
