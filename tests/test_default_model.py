@@ -1,5 +1,5 @@
 """The embedded default model: present in the package, loads with the network off, reads
-cleanly rendered lines."""
+cleanly rendered lines, and gives the same strings in the fast and the parity path."""
 
 import pytest
 import requests
@@ -31,7 +31,17 @@ def test_default_model_ships_in_the_package():
 
 
 def test_default_model_loads_offline_and_reads_rendered_lines(offline_rec):
-    assert offline_rec.spec.variant == "convnextvit_nano"
+    assert offline_rec.spec.variant == "crnn_lite"
     assert len(offline_rec.vocab) > 3500
     images = [render_with(text) for text in LINES]
     assert offline_rec(images) == LINES
+
+
+def test_fast_path_and_parity_path_agree_on_lines_that_fit(offline_rec):
+    """Lines within the model's canvas width (300 px at height 32) are preprocessed the same
+    way by both modes, so the strings must match exactly."""
+    parity = Recognizer(mode="parity", device="cpu")
+    texts = LINES + ["2026年11月25日", "Total: $42.50", "北京市海淀区", "ABC-123"]
+    images = [render_with(t, height=32) for t in texts]
+    assert all(im.width <= parity.spec.img_width for im in images)
+    assert offline_rec(images) == parity(images)

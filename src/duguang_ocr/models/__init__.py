@@ -45,6 +45,11 @@ MODELS: dict[str, tuple[type[nn.Module], object]] = {
     ),
     # ModelScope's cv_crnn_ocr-recognition-general_damo.
     "crnn": (CRNN, CRNNConfig()),
+    # The embedded default model: CRNN's conv stack at 1/4..1/3 width, no LSTMs. Chosen over
+    # convnextvit_nano because, trained from scratch on a CPU budget, the ConvNeXt variants
+    # (and CRNN with LSTMs) sat on CTC's all-blank plateau for thousands of steps while a
+    # plain batch-normalised conv stack left it within a few hundred (README).
+    "crnn_lite": (CRNN, CRNNConfig(channels=(32, 64, 128, 160), hidden=0)),
 }
 
 # ModelScope's `model.recognizer` value -> our variant for checkpoints that name no variant.

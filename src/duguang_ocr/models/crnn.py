@@ -19,10 +19,15 @@ from .layers import rgb_to_gray
 class CRNNConfig:
     num_classes: int = 7644
     height: int = 32
-    hidden: int = 256
+    hidden: int = 256  # 0: no LSTMs (a purely convolutional variant)
+    # Conv widths of the four stages (ModelScope's: 64, 128, 256, 512); narrower variants
+    # keep the same layers and parameter names.
+    channels: tuple[int, ...] = (64, 128, 256, 512)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
 
 
 def _conv(cin: int, cout: int, kernel=(3, 3), padding=(1, 1), stride=(1, 1)) -> list[nn.Module]:
@@ -52,18 +57,24 @@ class CRNN(nn.Module):
     def __init__(self, config: CRNNConfig | None = None):
         super().__init__()
         self.config = config = config or CRNNConfig()
-        self.conv0 = nn.Sequential(*_conv(1, 64))
+        if len(config.channels) != 4:
+            raise ValueError(f"CRNN needs 4 stage widths, got {config.channels}")
+        c0, c1, c2, c3 = config.channels
+        self.conv0 = nn.Sequential(*_conv(1, c0))
         self.p0 = nn.MaxPool2d((2, 2), (2, 2))
-        self.conv1 = nn.Sequential(*_conv(64, 128))
+        self.conv1 = nn.Sequential(*_conv(c0, c1))
         self.p1 = nn.MaxPool2d((2, 2), (2, 2))
-        self.conv2 = nn.Sequential(*_conv(128, 256), *_conv(256, 256))
+        self.conv2 = nn.Sequential(*_conv(c1, c2), *_conv(c2, c2))
         self.p2 = nn.MaxPool2d((2, 1), (2, 1))
-        self.conv3 = nn.Sequential(*_conv(256, 512), *_conv(512, 512))
+        self.conv3 = nn.Sequential(*_conv(c2, c3), *_conv(c3, c3))
         self.p3 = nn.MaxPool2d((2, 1), (2, 1))
-        self.conv4 = nn.Sequential(*_conv(512, 512, kernel=(2, 1), padding=(0, 0), stride=(2, 1)))
+        self.conv4 = nn.Sequential(*_conv(c3, c3, kernel=(2, 1), padding=(0, 0), stride=(2, 1)))
         h = config.hidden
-        self.rnn = nn.Sequential(BidirectionalLSTM(512, h, h), BidirectionalLSTM(h, h, 2 * h))
-        self.cls = nn.Linear(2 * h, config.num_classes, bias=False)
+        if h:
+            self.rnn = nn.Sequential(BidirectionalLSTM(c3, h, h), BidirectionalLSTM(h, h, 2 * h))
+        else:  # hidden=0: a purely convolutional variant, frames classified directly
+            self.rnn = nn.Identity()
+        self.cls = nn.Linear(2 * h if h else c3, config.num_classes, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = rgb_to_gray(x)
