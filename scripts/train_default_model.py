@@ -26,9 +26,8 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from duguang_ocr.decoding import ctc_greedy
 from duguang_ocr.hub.modelscope import save_model_dir
-from duguang_ocr.models import create_model
+from duguang_ocr.models import VARIANT_TO_RECOGNIZER, VOCAB_OFFSET, create_model
 from duguang_ocr.preprocess import canvas_to_chunks, plan_line, render_canvas
-from duguang_ocr.models import VARIANT_TO_RECOGNIZER, VOCAB_OFFSET
 from duguang_ocr.synth import LineGenerator, RenderConfig, load_charset
 from duguang_ocr.vocab import Vocab
 
