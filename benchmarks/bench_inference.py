@@ -3,7 +3,8 @@
 A fixed, seeded set of rendered text lines (5-60 characters at height 32, most narrower than
 ModelScope's 804-px canvas) is written as PNG files, so every path below includes file
 decoding. Each configuration runs in its own process (peak RSS = that process's
-``ru_maxrss``, model loading included), on the same files and the same checkpoint:
+``VmHWM``, model loading included; a child inherits its parent's ``ru_maxrss``), on the
+same files and the same checkpoint:
 
 * ``parity``  - the per-image baseline, equivalent to ModelScope's path: ``mode="parity"``
   (804-px canvas, always 3 chunks), batch 1, one image at a time, no loader threads;
