@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from duguang_ocr.decoding import ctc_greedy
+from duguang_ocr.evaluate import edit_distance
 from duguang_ocr.hub.modelscope import save_model_dir
 from duguang_ocr.models import VARIANT_TO_RECOGNIZER, VOCAB_OFFSET, create_model
 from duguang_ocr.preprocess import canvas_to_chunks, plan_line, render_canvas
@@ -99,19 +100,9 @@ def evaluate(model, vocab, val):
             for p, (_, text) in zip(preds, val[i:i + 64]):
                 correct += p.text == text
                 chars += len(text)
-                errs += cv2_edit(p.text, text)
+                errs += edit_distance(p.text, text)
     model.train()
     return correct / len(val), max(0.0, 1 - errs / max(1, chars))
-
-
-def cv2_edit(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def main() -> None:
