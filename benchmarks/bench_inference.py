@@ -12,12 +12,14 @@ same files and the same checkpoint:
   batches, one loader thread;
 * ``onnx``    - ``backend="onnxruntime"`` on a directory from ``duguang-ocr export``;
 * ``int8``    - ``quantize="int8"`` (dynamic int8 Linear layers);
+* ``bf16``    - ``dtype="bf16"``: bf16 oneDNN linear layers under CPU autocast (needs a CPU
+  with AVX512-BF16 or AMX to be fast);
 * ``modelscope`` (``--msref``, on when ``.venv-msref/bin/python`` exists) - ModelScope's own
   model + preprocessor, one image at a time, in that virtualenv.
 
 Speeds are printed with their ratio to ``parity`` (and to ModelScope) measured in the same
-run; nothing is asserted. The int8 accuracy cost is printed too: the share of lines whose
-int8 string equals the fp32 string, and the largest |logit difference|. On random weights
+run; nothing is asserted. The int8 and bf16 accuracy costs are printed too: the share of
+lines whose string equals the fp32 string, and the largest |logit difference|. On random weights
 those numbers are only indicative; pass ``--model DIR`` for a trained model (``--model
 default`` is the embedded one).
 
@@ -41,12 +43,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MSREF_PYTHON = ROOT / ".venv-msref" / "bin" / "python"
-CONFIGS = ("parity", "default", "onnx", "int8")
+CONFIGS = ("parity", "default", "onnx", "int8", "bf16")
 LABELS = {
     "parity": "(a) per-image parity (ModelScope-equivalent)",
     "default": "(b) default (batched)",
     "onnx": "(c) backend=onnxruntime",
     "int8": "(d) quantize=int8",
+    "bf16": "(e) dtype=bf16 (CPU AVX512-BF16/AMX)",
     "modelscope": "ModelScope model+preprocessor",
 }
 MODELSCOPE_SYMBOLS = 7642
@@ -215,8 +218,10 @@ def run_one(config: str, job: dict) -> dict:
         rec = Recognizer(job["onnx_dir"] or model_dir, device="cpu", backend="onnxruntime")
     elif config == "int8":
         rec = Recognizer(model_dir, device="cpu", quantize="int8")
-    elif config == "int8-accuracy":
-        return int8_accuracy(job)
+    elif config == "bf16":
+        rec = Recognizer(model_dir, device="cpu", dtype="bf16")
+    elif config.startswith("accuracy-"):
+        return precision_accuracy(job, config.removeprefix("accuracy-"))
     else:
         raise ValueError(f"unknown configuration {config!r}")
     load_s = time.perf_counter() - t0
@@ -233,15 +238,17 @@ def run_one(config: str, job: dict) -> dict:
             "threads": torch.get_num_threads()}
 
 
-def int8_accuracy(job: dict) -> dict:
-    """Largest |logit difference| int8 vs fp32 (one line per pass, default mode)."""
+def precision_accuracy(job: dict, kind: str) -> dict:
+    """Largest |logit difference| of ``kind`` (int8 or bf16) against float32, and the share
+    of frames whose argmax agrees (one line per pass, default mode)."""
     from duguang_ocr import Recognizer
 
     fp32 = Recognizer(job["model_dir"], device="cpu")
-    int8 = Recognizer(job["model_dir"], device="cpu", quantize="int8")
+    options = {"quantize": "int8"} if kind == "int8" else {"dtype": kind}
+    low = Recognizer(job["model_dir"], device="cpu", **options)
     paths = job["paths"][: job["acc_n"]]
     diff, scale, same, frames = 0.0, 0.0, 0, 0
-    for a, b in zip(fp32.forward_logits(paths), int8.forward_logits(paths)):
+    for a, b in zip(fp32.forward_logits(paths), low.forward_logits(paths)):
         diff = max(diff, float((a - b).abs().max()))
         scale = max(scale, float(a.abs().max()))
         same += int((a.argmax(-1) == b.argmax(-1)).sum())
@@ -326,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help=f"comma-separated subset of {','.join(CONFIGS)}")
     ap.add_argument("--acc-n", type=int, default=50,
-                    help="lines for the int8 logit-difference check (default 50)")
+                    help="lines for the int8/bf16 logit-difference checks (default 50)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one config from a job file
     ap.add_argument("--job", help=argparse.SUPPRESS)
@@ -400,16 +407,15 @@ def main(argv: list[str] | None = None) -> int:
                 runner.write_text(MSREF_RUNNER, encoding="utf-8")
                 results["modelscope"] = _run_child(
                     [str(MSREF_PYTHON), str(runner), str(job_file)])
-        accuracy = None
-        if "int8" in configs:
-            accuracy = _run_child(
-                [sys.executable, __file__, "--one", "int8-accuracy", "--job", str(job_file)])
+        accuracy = {kind: _run_child([sys.executable, __file__, "--one", f"accuracy-{kind}",
+                                      "--job", str(job_file)])
+                    for kind in ("int8", "bf16") if kind in configs}
 
     report(results, n, accuracy)
     return 0
 
 
-def report(results: dict[str, dict | str], n: int, accuracy: dict | str | None) -> None:
+def report(results: dict[str, dict | str], n: int, accuracy: dict[str, dict | str]) -> None:
     def speed(name: str) -> float | None:
         r = results.get(name)
         return n / r["seconds"] if isinstance(r, dict) and r["seconds"] > 0 else None
@@ -451,17 +457,15 @@ def report(results: dict[str, dict | str], n: int, accuracy: dict | str | None) 
         print(f"  (b) default vs (a) parity: {agree('default', 'parity')} (they differ by "
               "design: parity squashes lines wider than 804 px and runs chunks over the "
               "padding, where random weights read characters)")
-    if "int8" in results:
-        print(f"\nint8 accuracy cost: int8 string == fp32 string on {agree('int8', 'default')}",
-              end="")
-        if isinstance(accuracy, dict):
-            print(f"; max |logit diff| {accuracy['max_abs_diff']:.4f} over "
-                  f"{accuracy['lines']} lines (largest |fp32 logit| "
-                  f"{accuracy['max_abs_logit']:.1f}); per-frame argmax agreement "
-                  f"{accuracy['frame_agreement']:.1%}")
+    for kind, acc in accuracy.items():
+        print(f"\n{kind} accuracy cost: {kind} string == fp32 string on "
+              f"{agree(kind, 'default')}", end="")
+        if isinstance(acc, dict):
+            print(f"; max |logit diff| {acc['max_abs_diff']:.4f} over {acc['lines']} lines "
+                  f"(largest |fp32 logit| {acc['max_abs_logit']:.1f}); per-frame argmax "
+                  f"agreement {acc['frame_agreement']:.1%}")
         else:
-            print(f"; logit check {accuracy}")
-
+            print(f"; logit check {acc}")
 
 if __name__ == "__main__":
     sys.exit(main())

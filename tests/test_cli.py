@@ -41,3 +41,14 @@ def test_info_and_bad_model(capsys):
     assert "convnextvit_tiny" in capsys.readouterr().out
     assert main(["recognize", "--model", "nope/nope", "x.png"]) == 2
     assert "neither a local model directory" in capsys.readouterr().err
+
+
+def test_recognize_dtype_bf16_and_fp16_on_cpu(tiny_model_dir, line_images, capsys):
+    path = str(line_images["short"])
+    assert main(["recognize", "--model", str(tiny_model_dir), "--device", "cpu",
+                 "--dtype", "bf16", path]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1  # one input: just its text
+    code = main(["recognize", "--model", str(tiny_model_dir), "--device", "cpu",
+                 "--dtype", "fp16", path])
+    assert code != 0
+    assert "float16 inference is for GPUs" in capsys.readouterr().err

@@ -33,9 +33,21 @@ def test_parity_plan_is_always_three_chunks():
 
 
 def test_crnn_plans():
-    assert plan_line(32, 100, chunked=False, img_width=640).canvas_width == 640
-    assert plan_line(32, 1001, chunked=False, img_width=640).canvas_width == 1004
+    # Parity: ModelScope's fixed canvas, squashing longer lines into it.
+    assert plan_line(32, 100, chunked=False, parity=True, img_width=640).canvas_width == 640
     assert plan_line(32, 1001, chunked=False, parity=True, img_width=640).resized_width == 640
+    # Default: the line's own width rounded up to a 32-px bucket, whatever img_width says.
+    assert plan_line(32, 100, chunked=False, img_width=640).canvas_width == 128
+    assert plan_line(32, 1001, chunked=False, img_width=640).canvas_width == 1024
+    assert plan_line(32, 1024, chunked=False).canvas_width == 1024
+    assert plan_line(64, 1, chunked=False).canvas_width == 32  # never narrower than a bucket
+
+
+def test_crnn_canvas_does_not_depend_on_the_batch():
+    """Every width in a bucket shares one canvas, so lines batch together and a line's
+    logits are those it gets alone (the canvas is a function of the line only)."""
+    widths = {plan_line(32, w, chunked=False).canvas_width for w in range(97, 129)}
+    assert widths == {128}
 
 
 def test_canvas_and_chunks_follow_modelscope_layout():

@@ -44,15 +44,24 @@ def require_onnxruntime() -> Any:
 
 
 class TorchBackend:
-    """Runs a torch module on ``device`` in ``dtype``; logits come back as float32."""
+    """Runs a torch module on ``device`` in ``dtype``; logits come back as float32.
+
+    With ``autocast=True`` the input stays float32 and the module runs under
+    ``torch.autocast(device, dtype)``: how CPU bf16 runs, so that layer norms keep float32
+    while matrix products and convolutions use bf16.
+    """
 
     name = "torch"
 
-    def __init__(self, model: nn.Module, device: torch.device, dtype: torch.dtype):
-        self.model, self.device, self.dtype = model, device, dtype
+    def __init__(self, model: nn.Module, device: torch.device, dtype: torch.dtype,
+                 autocast: bool = False):
+        self.model, self.device, self.dtype, self.autocast = model, device, dtype, autocast
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x.to(self.device, self.dtype)).float()
+        if not self.autocast:
+            return self.model(x.to(self.device, self.dtype)).float()
+        with torch.autocast(self.device.type, dtype=self.dtype):
+            return self.model(x.to(self.device, torch.float32)).float()
 
 
 class OnnxBackend:
