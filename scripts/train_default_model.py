@@ -116,6 +116,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--arch", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="architecture config overrides, e.g. drop_rate=0.0")
     ap.add_argument("--export", action="store_true")
     ap.add_argument("--init", type=Path, help="start from this model dir's weights "
                     "(e.g. the shipped default) when WORK has no train_state.pt")
@@ -127,7 +129,8 @@ def main() -> None:
     vocab = Vocab(load_charset(), offset=VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[args.variant]])
     args.work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model = create_model(args.variant, num_classes=vocab.num_classes)
+    arch = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.arch)}
+    model = create_model(args.variant, num_classes=vocab.num_classes, **arch)
     # No weight decay on norms, biases and layer scales (1-D parameters).
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]

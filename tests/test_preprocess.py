@@ -66,3 +66,38 @@ def test_frame_to_x_stays_inside_the_image():
     plan = plan_line(64, 400)  # resized to 200 px wide
     assert plan.frame_to_x(0) == pytest.approx(4.0)
     assert 0 <= plan.frame_to_x(74) <= 400
+
+
+def test_fit_plans_cut_the_last_chunk_to_the_line():
+    from duguang_ocr.preprocess import WIDTH_BUCKET
+
+    # (resized width, chunks, canvas): full plans end 300 px after the last chunk's start.
+    for w, n, canvas in ((20, 1, 32), (100, 1, 128), (300, 1, 300), (301, 2, 316),
+                         (552, 2, 552), (553, 3, 568), (900, 4, 916)):
+        plan = plan_line(32, w, fit=True)
+        assert (plan.num_chunks, plan.canvas_width) == (n, canvas), w
+        assert plan.num_chunks == plan_line(32, w).num_chunks  # same chunks, narrower last
+        last = canvas - 252 * (n - 1)
+        assert last >= w - 252 * (n - 1) and (last % WIDTH_BUCKET == 0 or last == 300)
+    with pytest.raises(ValueError, match="parity"):
+        plan_line(32, 100, parity=True, fit=True)
+
+
+def test_chunk_groups_split_full_chunks_from_the_narrow_last_one():
+    from duguang_ocr.preprocess import canvas_to_chunk_groups
+
+    img = np.random.default_rng(1).integers(0, 256, (32, 350, 3), dtype=np.uint8)
+    plan = plan_line(32, 350, fit=True)
+    canvas = render_canvas(img, plan)
+    full, last = canvas_to_chunk_groups(canvas, plan.num_chunks)
+    assert full.shape == (1, 3, 32, 300) and last.shape == (1, 3, 32, 128)
+    as_float = torch.from_numpy(canvas).permute(2, 0, 1).float() / 255
+    torch.testing.assert_close(full[0], as_float[:, :, :300])
+    torch.testing.assert_close(last[0], as_float[:, :, 252:])
+    # A one-chunk line: no full chunks at all; a full-width plan: no narrow chunk.
+    short = canvas_to_chunk_groups(render_canvas(img[:, :90], plan_line(32, 90, fit=True)), 1)
+    assert short[0].shape == (0, 3, 32, 300) and short[1].shape == (1, 3, 32, 96)
+    full_plan = plan_line(32, 350)
+    assert canvas_to_chunk_groups(render_canvas(img, full_plan), 2)[1] is None
+    with pytest.raises(ValueError, match="not 2 chunks"):
+        canvas_to_chunk_groups(np.zeros((32, 200, 3), np.uint8), 2)

@@ -95,7 +95,7 @@ def test_long_lines_use_more_chunks_and_are_not_squashed(rec):
 
 def test_argument_validation(tiny_model_dir):
     with pytest.raises(ValueError, match="mode"):
-        Recognizer.from_pretrained(tiny_model_dir, mode="fast")
+        Recognizer.from_pretrained(tiny_model_dir, mode="fastest")
     with pytest.raises(ValueError, match="errors"):
         Recognizer.from_pretrained(tiny_model_dir, errors="ignore")
     with pytest.raises(ValueError, match="GPU"):
@@ -158,3 +158,38 @@ def test_dtype_validation(tiny_model_dir, monkeypatch):
     monkeypatch.setattr(recognizer, "cpu_has_native_bf16", lambda: False)
     with pytest.warns(RuntimeWarning, match="no native bf16"):
         Recognizer.from_pretrained(tiny_model_dir, device="cpu", dtype="bf16")
+
+
+def test_fast_mode_cuts_the_last_chunk_and_batches_like_single_lines(tiny_model_dir, line_images):
+    from duguang_ocr.decoding import ctc_greedy
+
+    fast = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="fast")
+    default = Recognizer.from_pretrained(tiny_model_dir, device="cpu")
+    paths = list(line_images.values())
+    for p in paths:
+        a, b = fast._prepare(0, p), default._prepare(0, p)
+        assert a.plan.num_chunks == b.plan.num_chunks
+        assert a.plan.canvas_width <= b.plan.canvas_width
+    logits = fast.forward_logits(paths)  # one line per pass
+    for p, lg in zip(paths, logits):
+        assert lg.shape[0] == fast._prepare(0, p).plan.canvas_width // 4
+    # Batched (lines of different widths and chunk counts in one pass) == one at a time.
+    results = fast.recognize(paths)
+    singles = [ctc_greedy(lg[None].softmax(-1), fast.vocab.itos)[0] for lg in logits]
+    assert [r.text for r in results] == [s.text for s in singles]
+    for r, s in zip(results, singles):
+        assert r.confidence == pytest.approx(float(s.confidence), abs=1e-4)
+    # Beam search runs through the same ragged path.
+    assert len(fast(paths, beam_width=3)) == len(paths)
+
+
+def test_fast_mode_validation(tiny_model_dir, tmp_path, line_images):
+    from tests.helpers import make_model_dir
+
+    with pytest.raises(ValueError, match="fixed 300-px width"):
+        Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="fast",
+                                   backend="onnxruntime")
+    crnn_dir = make_model_dir(tmp_path / "crnn", "crnn")
+    paths = list(line_images.values())
+    fast = Recognizer.from_pretrained(crnn_dir, device="cpu", mode="fast")
+    assert fast(paths) == Recognizer.from_pretrained(crnn_dir, device="cpu")(paths)

@@ -196,7 +196,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .recognizer import Recognizer
 
     rec = Recognizer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size,
-                                     beam_width=args.beam, dtype=args.dtype)
+                                     beam_width=args.beam, dtype=args.dtype, mode=args.mode)
     jobs = [(d, args.protocol) for d in args.data]
     if args.realtest:
         root = Path(args.realtest)
@@ -255,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "logits move by ~1e-2); fp16: GPUs only")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
-    p.add_argument("--mode", choices=("default", "parity"), default="default")
+    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
+                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
+                   "the line's width (ConvNextViT; see README)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_recognize)
 
@@ -274,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors-file", help="write every wrong line as TSV")
+    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
+                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
+                   "the line's width (ConvNextViT; see README)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train or fine-tune on LMDB data sets (torchrun for DDP)")

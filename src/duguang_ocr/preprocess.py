@@ -8,6 +8,8 @@ Two modes share these functions:
 * ``default`` keeps the aspect ratio for lines of any length and covers the line with as many
   300-px chunks (stride 252) as it needs: a short line costs one chunk, a 2,000-px line
   eight, and nothing is squashed.
+* ``fast`` plans the same chunks but cuts the last one to the line's width (rounded up to
+  :data:`WIDTH_BUCKET` px), so a 100-px word runs a 128-px chunk, not 300 px of padding.
 
 CRNN-style models read the whole line: the canvas is ``img_width`` wide (parity) or the
 line's own width rounded up to :data:`WIDTH_BUCKET` px (default). Padding a 100-px word to a
@@ -81,12 +83,23 @@ def plan_line(
     img_width: int = 804,
     chunk_width: int = 300,
     chunk_stride: int = 252,
+    fit: bool = False,
 ) -> LinePlan:
-    """Decide resize width, canvas and chunk count for an image of ``height`` x ``width``."""
+    """Decide resize width, canvas and chunk count for an image of ``height`` x ``width``.
+
+    ``fit`` (chunked models, not parity): the last chunk ends at the line's width rounded up
+    to :data:`WIDTH_BUCKET` px instead of a full ``chunk_width`` later.
+    """
+    if fit and parity:
+        raise ValueError("fit=True cuts chunks to the line; parity always runs full chunks")
     rw = resized_width(height, width, target_height, img_width if parity else None)
     if chunked:
         n = chunks_needed(img_width if parity else rw, chunk_width, chunk_stride)
-        return LinePlan(width, rw, chunk_width + chunk_stride * (n - 1), n)
+        start = chunk_stride * (n - 1)  # where the last chunk begins
+        last = chunk_width
+        if fit:
+            last = min(chunk_width, -(-(rw - start) // WIDTH_BUCKET) * WIDTH_BUCKET)
+        return LinePlan(width, rw, start + last, n)
     canvas = img_width if parity else -(-rw // WIDTH_BUCKET) * WIDTH_BUCKET
     return LinePlan(width, rw, canvas, 1)
 
@@ -105,6 +118,29 @@ def canvas_to_chunks(canvas: np.ndarray, num_chunks: int, chunk_width: int = 300
     """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk_width) float tensor in [0, 1]."""
     windows = np.stack([canvas[:, i * stride : i * stride + chunk_width] for i in range(num_chunks)])
     return torch.from_numpy(windows).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int, chunk_width: int = 300,
+                           stride: int = 252) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Like :func:`canvas_to_chunks`, for a canvas whose last chunk may be narrower.
+
+    Returns:
+        (full, last): the full-width chunks (k, 3, 32, chunk_width) with k = num_chunks or
+        num_chunks - 1, and the narrower last chunk (1, 3, 32, w), or None when every chunk
+        is full.
+    """
+    start = stride * (num_chunks - 1)
+    last_width = canvas.shape[1] - start
+    if last_width == chunk_width:
+        return canvas_to_chunks(canvas, num_chunks, chunk_width, stride), None
+    if not 0 < last_width < chunk_width:
+        raise ValueError(f"a {canvas.shape[1]}-px canvas is not {num_chunks} chunks of "
+                         f"{chunk_width} px at stride {stride}")
+    if num_chunks > 1:
+        full = canvas_to_chunks(canvas, num_chunks - 1, chunk_width, stride)
+    else:
+        full = torch.empty(0, 3, canvas.shape[0], chunk_width)
+    return full, canvas_to_tensor(np.ascontiguousarray(canvas[:, start:]))
 
 
 def canvas_to_tensor(canvas: np.ndarray) -> torch.Tensor:

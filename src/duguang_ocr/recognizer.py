@@ -23,7 +23,7 @@ from .backends import BACKENDS, OnnxBackend, TorchBackend, is_onnx_dir, load_onn
 from .decoding import DecodedLine, ctc_beam_search_batch, ctc_greedy
 from .export import export_onnx
 from .hub.modelscope import ModelSpec, load_model_dir
-from .models import merge_chunks
+from .models import merge_chunk_list, merge_chunks
 from .models.fused import cpu_has_native_bf16, fuse_for_inference
 from .models.layers import set_fused_attention
 from .quantize import quantize_model
@@ -57,9 +57,11 @@ class RecognitionResult:
 class _Item:
     index: int
     plan: preprocess.LinePlan
-    tensor: torch.Tensor  # (chunks, 3, 32, 300) or (1, 3, 32, canvas)
+    tensor: torch.Tensor  # (full chunks, 3, 32, 300) or (1, 3, 32, canvas)
+    tail: torch.Tensor | None = None  # mode="fast": the narrower last chunk (1, 3, 32, w)
 
 
+MODES = ("default", "parity", "fast")
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
           "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
 
@@ -101,8 +103,12 @@ class Recognizer:
         vocab: the module's vocabulary (only with a module).
         spec: how the module wants its input (only with a module).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None for CUDA when available.
-        mode: ``"default"`` (lines of any length, only the chunks each line needs) or
-            ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks).
+        mode: ``"default"`` (lines of any length, only the chunks each line needs),
+            ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks) or
+            ``"fast"`` (as default, with each line's last chunk cut to the line's width:
+            ~1.2x fewer pixels on a typical mix; ConvNextViT's context blocks then attend
+            over fewer padding frames than in training, see the README for its measured
+            effect). Whole-line models (CRNN) run the same canvas in default and fast.
         batch_size: lines per forward pass.
         beam_width: 1 for greedy CTC decoding, > 1 for prefix beam search.
         dtype: None or float32; ``torch.bfloat16`` (or ``"bf16"``) on GPUs and on CPUs
@@ -143,8 +149,8 @@ class Recognizer:
         num_workers: int | None = None,
         max_chunks: int | None = None,
     ):
-        if mode not in ("default", "parity"):
-            raise ValueError(f"mode must be 'default' or 'parity', got {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
         if errors not in ("skip", "raise"):
             raise ValueError(f"errors must be 'skip' or 'raise', got {errors!r}")
         if batch_size < 1 or beam_width < 1 or (max_chunks is not None and max_chunks < 1):
@@ -191,6 +197,10 @@ class Recognizer:
         self.mode, self.batch_size, self.beam_width, self.errors = mode, batch_size, beam_width, errors
         self.backend, self.quantize = backend, quantize
         self.chunked = spec.recognizer == "ConvNextViT"
+        if self.chunked and mode == "fast" and backend == "onnxruntime":
+            raise ValueError("mode='fast' runs chunks narrower than 300 px, which the exported "
+                             "ConvNextViT graph (fixed 300-px width) cannot take; use "
+                             "mode='default' with the onnxruntime backend")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
         self._pool: ThreadPoolExecutor | None = None
@@ -337,13 +347,19 @@ class Recognizer:
         parity = self.mode == "parity"
         img = io.load_image(src, composite_alpha=not parity)
         cfg = self.config
+        fit = self.chunked and self.mode == "fast"
         plan = preprocess.plan_line(
             img.shape[0], img.shape[1], chunked=self.chunked, parity=parity,
             img_width=self.spec.img_width,
             chunk_width=getattr(cfg, "chunk_width", 300),
             chunk_stride=getattr(cfg, "chunk_stride", 252),
+            fit=fit,
         )
         canvas = preprocess.render_canvas(img, plan)
+        if fit:
+            full, tail = preprocess.canvas_to_chunk_groups(canvas, plan.num_chunks,
+                                                           cfg.chunk_width, cfg.chunk_stride)
+            return _Item(index, plan, full, tail)
         if self.chunked:
             tensor = preprocess.canvas_to_chunks(canvas, plan.num_chunks, cfg.chunk_width,
                                                  cfg.chunk_stride)
@@ -364,8 +380,65 @@ class Recognizer:
         out = []
         for src in inputs:
             item = self._prepare(0, src)
-            out.append(self.logits(item.tensor, item.plan.num_chunks if self.chunked else 1)[0].cpu())
+            if self.chunked:
+                out.append(self._line_logits([item])[0].cpu())
+            else:
+                out.append(self.logits(item.tensor)[0].cpu())
         return out
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Backend logits for ``x``, at most ``max_chunks`` rows per call for chunked models,
+        so activation memory does not grow with the number of chunks."""
+        step = self.max_chunks if self.chunked else len(x)
+        if len(x) <= step:
+            return self._backend(x)
+        return torch.cat([self._backend(x[i : i + step]) for i in range(0, len(x), step)])
+
+    def _line_logits(self, batch: list[_Item]) -> list[torch.Tensor]:
+        """Merged (T, C) logits of each line of a chunked pass, narrower last chunks included.
+
+        Full-width chunks of every line run together; last chunks cut to the line
+        (``mode="fast"``) run in groups of equal width.
+        """
+        full = torch.cat([item.tensor for item in batch])
+        full_out = self._forward(full) if len(full) else None
+        by_width: dict[int, list[int]] = {}
+        for i, item in enumerate(batch):
+            if item.tail is not None:
+                by_width.setdefault(item.tail.shape[-1], []).append(i)
+        tail_out: dict[int, torch.Tensor] = {}
+        for rows in by_width.values():
+            out = self._forward(torch.cat([batch[i].tail for i in rows]))
+            tail_out.update(zip(rows, out))
+        lines, start = [], 0
+        for i, item in enumerate(batch):
+            k = len(item.tensor)
+            chunks = list(full_out[start : start + k]) if k else []
+            start += k
+            if i in tail_out:
+                chunks.append(tail_out[i])
+            lines.append(merge_chunk_list(chunks, self.config.trim))
+        return lines
+
+    def _decode(self, logits: torch.Tensor, beam_width: int) -> list[DecodedLine]:
+        if beam_width > 1:
+            return ctc_beam_search_batch(logits.log_softmax(-1).cpu(), self.vocab.itos,
+                                         beam_width=beam_width)
+        return ctc_greedy(logits.softmax(-1), self.vocab.itos)
+
+    def _run_ragged(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
+        """:meth:`_run` for passes with narrower last chunks: lines of equal frame count
+        are decoded together."""
+        lines = self._line_logits(batch)
+        by_frames: dict[int, list[int]] = {}
+        for i, logits in enumerate(lines):
+            by_frames.setdefault(logits.shape[0], []).append(i)
+        decoded: list[DecodedLine | None] = [None] * len(batch)
+        for rows in by_frames.values():
+            out = self._decode(torch.stack([lines[i] for i in rows]), beam_width)
+            for i, line in zip(rows, out):
+                decoded[i] = line
+        return decoded  # type: ignore[return-value]
 
     def _run(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
         """One forward pass over ``batch``; merge and decode each run of equal chunk count.
@@ -374,10 +447,9 @@ class Recognizer:
         than that (a 100,000-px line has ~400 chunks) runs in slices whose logits are joined
         before merging, so activation memory does not grow with the line's length.
         """
-        x = torch.cat([item.tensor for item in batch])
-        step = self.max_chunks if self.chunked else len(x)
-        out = (self._backend(x) if len(x) <= step else
-               torch.cat([self._backend(x[i : i + step]) for i in range(0, len(x), step)]))
+        if self.chunked and any(item.tail is not None for item in batch):
+            return self._run_ragged(batch, beam_width)
+        out = self._forward(torch.cat([item.tensor for item in batch]))
         lines: list[DecodedLine] = []
         start = 0
         for n, run in groupby(batch, key=lambda it: it.plan.num_chunks):
@@ -386,11 +458,7 @@ class Recognizer:
             start += k
             if self.chunked:
                 logits = merge_chunks(logits, n, self.config.trim)
-            if beam_width > 1:
-                lines += ctc_beam_search_batch(logits.log_softmax(-1).cpu(), self.vocab.itos,
-                                               beam_width=beam_width)
-            else:
-                lines += ctc_greedy(logits.softmax(-1), self.vocab.itos)
+            lines += self._decode(logits, beam_width)
         return lines
 
     @staticmethod

@@ -6,6 +6,7 @@ from duguang_ocr.models import (
     ConvNextViT,
     create_model,
     list_models,
+    merge_chunk_list,
     merge_chunks,
     merged_frames,
 )
@@ -53,8 +54,35 @@ def test_chunk_forward_shape(name):
 
 def test_wrong_chunk_width_is_a_clear_error():
     m = create_model("convnextvit_test").eval()
-    with pytest.raises(ValueError, match="75 frames"):
+    with pytest.raises(ValueError, match="at most 75 frames"):
         m(torch.rand(1, 3, 32, 320))
+
+
+def test_narrower_chunks_use_the_first_position_embeddings():
+    torch.manual_seed(0)
+    m = create_model("convnextvit_test", num_classes=12).eval()
+    with torch.no_grad():
+        m.vitstr.pos_embed.normal_()
+        assert m(torch.rand(2, 3, 32, 128)).shape == (2, 32, 12)
+        # Same computation by hand: a model whose position table is the first 32 rows.
+        short = create_model("convnextvit_test", num_classes=12).eval()
+        state = m.state_dict()
+        state["vitstr.pos_embed"] = state["vitstr.pos_embed"][:, :32]
+        short.vitstr.pos_embed = torch.nn.Parameter(torch.zeros(1, 32, 16))
+        short.vitstr.num_frames = 32
+        short.load_state_dict(state)
+        x = torch.rand(2, 3, 32, 128)
+        torch.testing.assert_close(m(x), short(x))
+
+
+def test_merge_chunk_list_matches_merge_chunks_and_takes_a_narrow_last_chunk():
+    x = torch.arange(3 * 75, dtype=torch.float32).view(3, 75, 1)
+    assert torch.equal(merge_chunk_list(list(x)), merge_chunks(x, 3)[0])
+    assert torch.equal(merge_chunk_list([x[0]]), x[0])
+    narrow = torch.arange(16, dtype=torch.float32).view(16, 1) + 1000
+    out = merge_chunk_list([x[0], x[1], narrow])
+    assert out.shape[0] == 69 + 63 + 10
+    assert torch.equal(out[-10:], narrow[6:]) and torch.equal(out[:69], x[0, :69])
 
 
 def test_merge_chunks_matches_modelscope_rule():

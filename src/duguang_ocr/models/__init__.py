@@ -11,7 +11,13 @@ import dataclasses
 
 from torch import nn
 
-from .convnextvit import ConvNextViT, ConvNextViTConfig, merge_chunks, merged_frames
+from .convnextvit import (
+    ConvNextViT,
+    ConvNextViTConfig,
+    merge_chunk_list,
+    merge_chunks,
+    merged_frames,
+)
 from .crnn import CRNN, CRNNConfig
 
 MODELS: dict[str, tuple[type[nn.Module], object]] = {
@@ -94,6 +100,7 @@ __all__ = [
     "VOCAB_OFFSET",
     "create_model",
     "list_models",
+    "merge_chunk_list",
     "merge_chunks",
     "merged_frames",
 ]

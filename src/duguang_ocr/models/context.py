@@ -83,12 +83,16 @@ class ContextHead(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed(x)
-        if x.shape[1] != self.num_frames:
+        frames = x.shape[1]
+        if frames > self.num_frames:
             raise ValueError(
-                f"context blocks expect {self.num_frames} frames per chunk "
-                f"({self.num_frames * 4} px wide), got {x.shape[1]}"
+                f"context blocks take at most {self.num_frames} frames per chunk "
+                f"({self.num_frames * 4} px wide), got {frames}"
             )
-        x = self.pos_drop(x + self.pos_embed)
+        # A narrower chunk (the last one of a line in mode="fast") uses the first position
+        # embeddings: its frames sit where they would at the left of a full chunk.
+        pos = self.pos_embed if frames == self.num_frames else self.pos_embed[:, :frames]
+        x = self.pos_drop(x + pos)
         return self.norm(self.blocks(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,9 @@ class ConvNextViTConfig:
 class ConvNextViT(nn.Module):
     """(N, 3, 32, 300) RGB chunks in [0, 1] -> (N, 75, num_classes) CTC logits per chunk.
 
+    Narrower chunks (any multiple of 4 px up to 300) give W / 4 frames; ModelScope only
+    ever runs full ones, ``mode="fast"`` runs a line's last chunk cut to the line's width.
+
     >>> m = ConvNextViT(ConvNextViTConfig(depths=(1, 1, 1, 1), dims=(8, 8, 8, 16),
     ...     embed_dim=8, context_depth=1, num_heads=2, num_classes=10))
     >>> m(torch.zeros(2, 3, 32, 300)).shape
@@ -93,6 +96,25 @@ def merged_frames(num_chunks: int, frames_per_chunk: int = 75, trim: int = 6) ->
     """Number of frames a line of ``num_chunks`` chunks yields after merging."""
     stride = frames_per_chunk - 2 * trim
     return frames_per_chunk + stride * (num_chunks - 1)
+
+
+def merge_chunk_list(chunks: list[torch.Tensor], trim: int = 6) -> torch.Tensor:
+    """Merge one line's per-chunk frames when the chunks differ in width.
+
+    Args:
+        chunks: (F_i, C) logits of the line's chunks in order; all but the last are full.
+        trim: frames dropped at each inner chunk edge.
+
+    Returns:
+        (T, C) with the same rule as :func:`merge_chunks`: ``first[:-trim]``, every middle
+        chunk's ``[trim:-trim]``, ``last[trim:]``.
+    """
+    if len(chunks) == 1:
+        return chunks[0]
+    parts = [chunks[0][: chunks[0].shape[0] - trim]]
+    parts += [c[trim : c.shape[0] - trim] for c in chunks[1:-1]]
+    parts.append(chunks[-1][trim:])
+    return torch.cat(parts)
 
 
 def merge_chunks(chunk_logits: torch.Tensor, num_chunks: int, trim: int = 6) -> torch.Tensor:
