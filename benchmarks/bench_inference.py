@@ -14,6 +14,8 @@ same files and the same checkpoint:
 * ``int8``    - ``quantize="int8"`` (dynamic int8 Linear layers);
 * ``bf16``    - ``dtype="bf16"``: bf16 oneDNN linear layers under CPU autocast (needs a CPU
   with AVX512-BF16 or AMX to be fast);
+* ``fast``, ``fast-bf16`` - ``mode="fast"``: each line's last chunk cut to the line's width
+  (float32, and with bf16);
 * ``modelscope`` (``--msref``, on when ``.venv-msref/bin/python`` exists) - ModelScope's own
   model + preprocessor, one image at a time, in that virtualenv.
 
@@ -43,13 +45,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MSREF_PYTHON = ROOT / ".venv-msref" / "bin" / "python"
-CONFIGS = ("parity", "default", "onnx", "int8", "bf16")
+CONFIGS = ("parity", "default", "onnx", "int8", "bf16", "fast", "fast-bf16")
 LABELS = {
     "parity": "(a) per-image parity (ModelScope-equivalent)",
     "default": "(b) default (batched)",
     "onnx": "(c) backend=onnxruntime",
     "int8": "(d) quantize=int8",
     "bf16": "(e) dtype=bf16 (CPU AVX512-BF16/AMX)",
+    "fast": "(f) mode=fast (last chunk cut to the line)",
+    "fast-bf16": "(g) mode=fast, dtype=bf16",
     "modelscope": "ModelScope model+preprocessor",
 }
 MODELSCOPE_SYMBOLS = 7642
@@ -220,6 +224,10 @@ def run_one(config: str, job: dict) -> dict:
         rec = Recognizer(model_dir, device="cpu", quantize="int8")
     elif config == "bf16":
         rec = Recognizer(model_dir, device="cpu", dtype="bf16")
+    elif config == "fast":
+        rec = Recognizer(model_dir, device="cpu", mode="fast")
+    elif config == "fast-bf16":
+        rec = Recognizer(model_dir, device="cpu", mode="fast", dtype="bf16")
     elif config.startswith("accuracy-"):
         return precision_accuracy(job, config.removeprefix("accuracy-"))
     else:
@@ -457,6 +465,10 @@ def report(results: dict[str, dict | str], n: int, accuracy: dict[str, dict | st
         print(f"  (b) default vs (a) parity: {agree('default', 'parity')} (they differ by "
               "design: parity squashes lines wider than 804 px and runs chunks over the "
               "padding, where random weights read characters)")
+    for name in ("fast", "fast-bf16"):
+        if texts(name) is not None:
+            print(f"  ({'f' if name == 'fast' else 'g'}) {name} vs (b) default: "
+                  f"{agree(name, 'default')}")
     for kind, acc in accuracy.items():
         print(f"\n{kind} accuracy cost: {kind} string == fp32 string on "
               f"{agree(kind, 'default')}", end="")
