@@ -118,7 +118,9 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--arch", nargs="*", default=[], metavar="KEY=VALUE",
                     help="architecture config overrides, e.g. drop_rate=0.0")
-    ap.add_argument("--export", action="store_true")
+    ap.add_argument("--export", nargs="?", const=DEFAULT_DIR, type=Path, metavar="DIR",
+                    help="write WORK's latest weights as a model dir (default: the package's "
+                    "embedded model dir) and stop")
     ap.add_argument("--init", type=Path, help="start from this model dir's weights "
                     "(e.g. the shipped default) when WORK has no train_state.pt")
     args = ap.parse_args()
@@ -155,9 +157,9 @@ def main() -> None:
                    ["duguang_ocr"].get("trained_steps", 0))
         print(f"initialised from {args.init} (step {step})", flush=True)
     if args.export:
-        save_model_dir(DEFAULT_DIR, model.eval(), vocab, args.variant, half=True, img_width=300,
-                       extra={"trained_steps": step, "batch_size": args.batch})
-        print(f"exported step {step} to {DEFAULT_DIR}")
+        save_model_dir(args.export, model.eval(), vocab, args.variant, half=True,
+                       img_width=300, extra={"trained_steps": step, "batch_size": args.batch})
+        print(f"exported step {step} to {args.export}")
         return
     val_gen = LineGenerator.default(charset=vocab.symbols, max_width_ratio=300 / 32)
     val = [(to_chunk(img), text) for img, text in (val_gen(12345, i) for i in range(512))]

@@ -69,16 +69,19 @@ def test_frame_to_x_stays_inside_the_image():
 
 
 def test_fit_plans_cut_the_last_chunk_to_the_line():
-    from duguang_ocr.preprocess import WIDTH_BUCKET
+    from duguang_ocr.preprocess import FIT_MARGIN, WIDTH_BUCKET
 
-    # (resized width, chunks, canvas): full plans end 300 px after the last chunk's start.
-    for w, n, canvas in ((20, 1, 32), (100, 1, 128), (300, 1, 300), (301, 2, 316),
-                         (552, 2, 552), (553, 3, 568), (900, 4, 916)):
+    assert (FIT_MARGIN, WIDTH_BUCKET) == (32, 32)
+    # (resized width, chunks, canvas): the last chunk ends >= 32 px after the line, on a
+    # 32-px step, never beyond where a full chunk would end.
+    for w, n, canvas in ((20, 1, 64), (100, 1, 160), (268, 1, 300), (300, 1, 300),
+                         (301, 2, 348), (552, 2, 552), (553, 3, 600), (900, 4, 948)):
         plan = plan_line(32, w, fit=True)
         assert (plan.num_chunks, plan.canvas_width) == (n, canvas), w
         assert plan.num_chunks == plan_line(32, w).num_chunks  # same chunks, narrower last
         last = canvas - 252 * (n - 1)
-        assert last >= w - 252 * (n - 1) and (last % WIDTH_BUCKET == 0 or last == 300)
+        assert last % WIDTH_BUCKET == 0 or last == 300
+        assert last >= min(300, w - 252 * (n - 1) + FIT_MARGIN)
     with pytest.raises(ValueError, match="parity"):
         plan_line(32, 100, parity=True, fit=True)
 
@@ -90,13 +93,13 @@ def test_chunk_groups_split_full_chunks_from_the_narrow_last_one():
     plan = plan_line(32, 350, fit=True)
     canvas = render_canvas(img, plan)
     full, last = canvas_to_chunk_groups(canvas, plan.num_chunks)
-    assert full.shape == (1, 3, 32, 300) and last.shape == (1, 3, 32, 128)
+    assert full.shape == (1, 3, 32, 300) and last.shape == (1, 3, 32, 160)
     as_float = torch.from_numpy(canvas).permute(2, 0, 1).float() / 255
     torch.testing.assert_close(full[0], as_float[:, :, :300])
     torch.testing.assert_close(last[0], as_float[:, :, 252:])
     # A one-chunk line: no full chunks at all; a full-width plan: no narrow chunk.
     short = canvas_to_chunk_groups(render_canvas(img[:, :90], plan_line(32, 90, fit=True)), 1)
-    assert short[0].shape == (0, 3, 32, 300) and short[1].shape == (1, 3, 32, 96)
+    assert short[0].shape == (0, 3, 32, 300) and short[1].shape == (1, 3, 32, 128)
     full_plan = plan_line(32, 350)
     assert canvas_to_chunk_groups(render_canvas(img, full_plan), 2)[1] is None
     with pytest.raises(ValueError, match="not 2 chunks"):

@@ -8,8 +8,9 @@ Two modes share these functions:
 * ``default`` keeps the aspect ratio for lines of any length and covers the line with as many
   300-px chunks (stride 252) as it needs: a short line costs one chunk, a 2,000-px line
   eight, and nothing is squashed.
-* ``fast`` plans the same chunks but cuts the last one to the line's width (rounded up to
-  :data:`WIDTH_BUCKET` px), so a 100-px word runs a 128-px chunk, not 300 px of padding.
+* ``fast`` plans the same chunks but cuts the last one to the line's width plus
+  :data:`FIT_MARGIN` px of padding, rounded up to :data:`WIDTH_BUCKET` px, so a 100-px word
+  runs a 160-px chunk, not 300 px.
 
 CRNN-style models read the whole line: the canvas is ``img_width`` wide (parity) or the
 line's own width rounded up to :data:`WIDTH_BUCKET` px (default). Padding a 100-px word to a
@@ -30,6 +31,10 @@ import torch
 
 FRAME_PX = 4  # every recognizer emits one CTC frame per 4 input columns
 WIDTH_BUCKET = 32  # whole-line canvases (default mode) are multiples of this many px
+# mode="fast": black padding kept after the line in its last chunk, px. The models were
+# trained on chunks padded to 300 px; measured on a ConvNextViT trained here (README), no
+# margin cost 1.2 points of character accuracy, 32 px cost none (at ~72% of the pixels).
+FIT_MARGIN = 32
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,9 @@ def plan_line(
 ) -> LinePlan:
     """Decide resize width, canvas and chunk count for an image of ``height`` x ``width``.
 
-    ``fit`` (chunked models, not parity): the last chunk ends at the line's width rounded up
-    to :data:`WIDTH_BUCKET` px instead of a full ``chunk_width`` later.
+    ``fit`` (chunked models, not parity): the last chunk ends :data:`FIT_MARGIN` px after
+    the line, rounded up to :data:`WIDTH_BUCKET` px, instead of a full ``chunk_width`` after
+    its start.
     """
     if fit and parity:
         raise ValueError("fit=True cuts chunks to the line; parity always runs full chunks")
@@ -98,7 +104,8 @@ def plan_line(
         start = chunk_stride * (n - 1)  # where the last chunk begins
         last = chunk_width
         if fit:
-            last = min(chunk_width, -(-(rw - start) // WIDTH_BUCKET) * WIDTH_BUCKET)
+            need = rw - start + FIT_MARGIN
+            last = min(chunk_width, -(-need // WIDTH_BUCKET) * WIDTH_BUCKET)
         return LinePlan(width, rw, start + last, n)
     canvas = img_width if parity else -(-rw // WIDTH_BUCKET) * WIDTH_BUCKET
     return LinePlan(width, rw, canvas, 1)
