@@ -26,6 +26,7 @@ those numbers are only indicative; pass ``--model DIR`` for a trained model (``-
 default`` is the embedded one).
 
     python benchmarks/bench_inference.py [--n 200] [--threads N] [--model DIR] [--quick]
+        [--lines DIR]   # real crops instead of rendered lines
 
 Run it on an otherwise idle machine: the numbers are wall-clock times.
 """
@@ -127,6 +128,24 @@ def make_lines(out_dir: Path, n: int, seed: int = 0) -> tuple[list[str], str]:
         Image.fromarray(img).save(path)
         paths.append(str(path))
     return paths, source
+
+
+def existing_lines(data: Path, n: int, out_dir: Path) -> list[str]:
+    """Paths of the first ``n`` images of a labelled folder or LMDB (LMDB images are
+    written out as files, so every configuration decodes files)."""
+    from duguang_ocr.evaluate import iter_labelled
+
+    paths = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i, (_, src, _) in enumerate(iter_labelled(data)):
+        if i == n:
+            break
+        if isinstance(src, bytes):
+            path = out_dir / f"line_{i:05d}.img"
+            path.write_bytes(src)
+            src = path
+        paths.append(str(src))
+    return paths
 
 
 def tiny_vocab() -> list[str]:
@@ -343,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--acc-n", type=int, default=50,
                     help="lines for the int8/bf16 logit-difference checks (default 50)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lines", metavar="DIR",
+                    help="time the first --n images of this labelled folder (labels.tsv) or "
+                    "LMDB instead of rendered lines, e.g. ../shared/realtest/en_scene_iiit5k "
+                    "for word crops")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one config from a job file
     ap.add_argument("--job", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -380,9 +403,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"model: {model_desc} ({read_spec(model_dir).variant})")
         t0 = time.perf_counter()
-        paths, source = make_lines(tmp / "lines", n, args.seed)
-        print(f"{n} PNG lines rendered by {source} (seed {args.seed}) in "
-              f"{time.perf_counter() - t0:.1f}s; {width_summary(paths)}")
+        if args.lines:
+            paths, source = existing_lines(Path(args.lines), n, tmp / "lines"), args.lines
+            n = len(paths)
+        else:
+            paths, source = make_lines(tmp / "lines", n, args.seed)
+        origin = (f"images from {source}" if args.lines
+                  else f"PNG lines rendered by {source} (seed {args.seed})")
+        print(f"{n} {origin} in {time.perf_counter() - t0:.1f}s; {width_summary(paths)}")
 
         onnx_dir = None
         if "onnx" in configs:
