@@ -183,12 +183,36 @@ def test_fast_mode_cuts_the_last_chunk_and_batches_like_single_lines(tiny_model_
     assert len(fast(paths, beam_width=3)) == len(paths)
 
 
+def test_fast_mode_on_onnxruntime_matches_torch(tiny_model_dir, line_images):
+    pytest.importorskip("onnxruntime")
+    paths = list(line_images.values())
+    torch_fast = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="fast")
+    onnx_fast = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="fast",
+                                           backend="onnxruntime")
+    assert onnx_fast._backend.fixed_width is None  # exported with a dynamic width
+    for a, b in zip(torch_fast.forward_logits(paths), onnx_fast.forward_logits(paths)):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    assert onnx_fast(paths) == torch_fast(paths)
+
+
 def test_fast_mode_validation(tiny_model_dir, tmp_path, line_images):
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from duguang_ocr.export import export_onnx
+    from duguang_ocr.hub.modelscope import load_model_dir
     from tests.helpers import make_model_dir
 
+    # An ONNX directory whose graph fixes the width (older exports did) cannot run "fast".
+    fixed = tmp_path / "fixed"
+    fixed.mkdir()
+    for name in ("configuration.json", "vocab.txt"):
+        shutil.copyfile(tiny_model_dir / name, fixed / name)
+    export_onnx(load_model_dir(tiny_model_dir)[0], fixed / "model.onnx", dynamic_width=False)
     with pytest.raises(ValueError, match="fixed 300-px width"):
-        Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="fast",
-                                   backend="onnxruntime")
+        Recognizer.from_pretrained(fixed, device="cpu", mode="fast", backend="onnxruntime")
+    assert Recognizer.from_pretrained(fixed, device="cpu", backend="onnxruntime")(
+        str(line_images["short"])) is not None  # default mode still runs it
     crnn_dir = make_model_dir(tmp_path / "crnn", "crnn")
     paths = list(line_images.values())
     fast = Recognizer.from_pretrained(crnn_dir, device="cpu", mode="fast")

@@ -88,7 +88,12 @@ class OnnxBackend:
                 providers.insert(0, "CUDAExecutionProvider")
         source = model if isinstance(model, bytes) else str(model)
         self.session = ort.InferenceSession(source, options, providers=providers)
-        self.input_name = self.session.get_inputs()[0].name
+        graph_input = self.session.get_inputs()[0]
+        self.input_name = graph_input.name
+        # None when the graph takes any width; exports before width was made dynamic for
+        # ConvNextViT fix it at 300 px.
+        width = graph_input.shape[-1]
+        self.fixed_width: int | None = width if isinstance(width, int) else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         feed = {self.input_name: x.detach().to("cpu", torch.float32).contiguous().numpy()}

@@ -1,8 +1,9 @@
 """Export recognizers to ONNX.
 
 What is exported is the network only, the part that costs the FLOPs: ConvNextViT as its
-per-chunk model (N, 3, 32, 300) -> (N, 75, C) with a dynamic batch, CRNN as
-(N, 3, 32, W) -> (N, W / 4, C) with dynamic batch and width. Loading, chunking, merging and
+per-chunk model (N, 3, 32, W) -> (N, W / 4, C) for chunks up to 300 px wide (full chunks,
+and the narrower last chunks of ``mode="fast"``), CRNN as (N, 3, 32, W) -> (N, W / 4, C),
+both with dynamic batch and width. Loading, chunking, merging and
 decoding stay in Python (:class:`~duguang_ocr.recognizer.Recognizer` with
 ``backend="onnxruntime"``), so a deployment gets the same strings as the torch path.
 
@@ -37,14 +38,14 @@ def example_input(model: nn.Module, batch: int = 2) -> torch.Tensor:
     return torch.rand(batch, 3, cfg.height, width)
 
 
-def _export(model: nn.Module, f, opset: int, dynamic_batch: bool) -> None:
+def _export(model: nn.Module, f, opset: int, dynamic_batch: bool, dynamic_width: bool) -> None:
+    if not isinstance(model, (CRNN, ConvNextViT)):
+        raise TypeError(f"cannot export {type(model).__name__}: not a ConvNextViT or CRNN")
     axes: dict[str, dict[int, str]] = {"images": {}, "logits": {}}
     if dynamic_batch:
         axes["images"][0] = axes["logits"][0] = "batch"
-    if isinstance(model, CRNN):  # a whole-line model: any width, W / 4 frames
+    if dynamic_width:  # ConvNextViT: any multiple of 4 px up to its 300-px chunk
         axes["images"][3], axes["logits"][1] = "width", "frames"
-    elif not isinstance(model, ConvNextViT):
-        raise TypeError(f"cannot export {type(model).__name__}: not a ConvNextViT or CRNN")
     # Export a copy in eval mode with fused attention (one SDPA node per block): the
     # caller's module is left exactly as it was.
     model = set_fused_attention(copy.deepcopy(model).float().cpu().eval(), fused=True)
@@ -60,7 +61,7 @@ def _export(model: nn.Module, f, opset: int, dynamic_batch: bool) -> None:
 
 
 def export_onnx(model: nn.Module, out: str | os.PathLike | None = None, *, opset: int = 17,
-                dynamic_batch: bool = True) -> Path | bytes:
+                dynamic_batch: bool = True, dynamic_width: bool = True) -> Path | bytes:
     """Export ``model``'s per-chunk (ConvNextViT) or whole-line (CRNN) network to ONNX.
 
     Args:
@@ -68,19 +69,21 @@ def export_onnx(model: nn.Module, out: str | os.PathLike | None = None, *, opset
         out: the ``.onnx`` file to write; None returns the serialised model as bytes.
         opset: ONNX opset (17 has LayerNormalization; attention exports as MatMul/Softmax).
         dynamic_batch: leave the batch axis free (the recognizer sends any number of chunks).
+        dynamic_width: leave the width axis free; False fixes it at the tracing width (300 px
+            for ConvNextViT, which then cannot run ``mode="fast"``; 160 px for CRNN).
 
     Returns:
         The path written, or the bytes when ``out`` is None.
     """
     if out is None:
         buf = io.BytesIO()
-        _export(model, buf, opset, dynamic_batch)
+        _export(model, buf, opset, dynamic_batch, dynamic_width)
         return buf.getvalue()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
-        _export(model, tmp, opset, dynamic_batch)
+        _export(model, tmp, opset, dynamic_batch, dynamic_width)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

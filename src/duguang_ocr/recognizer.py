@@ -197,10 +197,11 @@ class Recognizer:
         self.mode, self.batch_size, self.beam_width, self.errors = mode, batch_size, beam_width, errors
         self.backend, self.quantize = backend, quantize
         self.chunked = spec.recognizer == "ConvNextViT"
-        if self.chunked and mode == "fast" and backend == "onnxruntime":
-            raise ValueError("mode='fast' runs chunks narrower than 300 px, which the exported "
-                             "ConvNextViT graph (fixed 300-px width) cannot take; use "
-                             "mode='default' with the onnxruntime backend")
+        if (self.chunked and mode == "fast" and isinstance(self._backend, OnnxBackend)
+                and self._backend.fixed_width is not None):
+            raise ValueError(f"mode='fast' runs chunks narrower than 300 px, which this ONNX "
+                             f"graph (fixed {self._backend.fixed_width}-px width) cannot take; "
+                             "re-export it with `duguang-ocr export` or use mode='default'")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
         self._pool: ThreadPoolExecutor | None = None

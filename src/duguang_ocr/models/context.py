@@ -90,9 +90,9 @@ class ContextHead(nn.Module):
                 f"({self.num_frames * 4} px wide), got {frames}"
             )
         # A narrower chunk (the last one of a line in mode="fast") uses the first position
-        # embeddings: its frames sit where they would at the left of a full chunk.
-        pos = self.pos_embed if frames == self.num_frames else self.pos_embed[:, :frames]
-        x = self.pos_drop(x + pos)
+        # embeddings: its frames sit where they would at the left of a full chunk. (Always
+        # sliced, a no-op for full chunks, so an ONNX export keeps the width dynamic.)
+        x = self.pos_drop(x + self.pos_embed[:, :frames])
         return self.norm(self.blocks(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
