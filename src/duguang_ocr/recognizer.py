@@ -334,14 +334,12 @@ class Recognizer:
                 for start in range(0, len(group), batch_size):
                     yield group[start : start + batch_size]
             return
+        def order(item: _Item) -> tuple[int, int]:  # no narrow chunk outside fast mode: 0
+            return (0 if item.tail is None else item.tail.shape[-1], item.plan.num_chunks)
+
         batch: list[_Item] = []
         chunks = 0
-        def tail_width(item: _Item) -> int:
-            return 0 if item.tail is None else item.tail.shape[-1]
-
-        key = ((lambda it: (tail_width(it), it.plan.num_chunks)) if self.mode == "fast"
-               else (lambda it: it.plan.num_chunks))
-        for item in sorted(items, key=key):
+        for item in sorted(items, key=order):
             n = item.plan.num_chunks
             if batch and (len(batch) == batch_size or chunks + n > self.max_chunks):
                 yield batch

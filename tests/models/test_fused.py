@@ -52,6 +52,21 @@ def test_fused_copy_gives_the_same_logits_and_shares_weights(variant):
     original = {p.data_ptr() for p in model.parameters()}
     assert {p.data_ptr() for p in fused.parameters()} <= original
     assert all(f.weight.data_ptr() in original for f in _linears(fused, FusedLinear))
+    # The fused copy saves like the original: same keys, same tensors.
+    want, got = model.state_dict(), fused.state_dict()
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_fusing_a_fused_model_changes_nothing():
+    torch.manual_seed(0)
+    model = create_model("convnextvit_test", num_classes=12).eval()
+    once = fuse_for_inference(model)
+    twice = fuse_for_inference(once)
+    x = torch.rand(2, 3, 32, 300)
+    with torch.inference_mode():
+        torch.testing.assert_close(twice(x), once(x))
+    assert twice.cnn_model.stages[0][0].pwconv1.activation == "gelu"
 
 
 def test_convnext_gelu_moves_into_the_linear():

@@ -50,6 +50,9 @@ class FusedLinear(nn.Module):
         activation: ``"none"`` or ``"gelu"`` (exact, erf-based, like ``nn.GELU()``).
         dtype: compute dtype, float32 or bfloat16 (then the input is cast and the output is
             bfloat16).
+
+    ``weight`` and ``bias`` are buffers under nn.Linear's names, so a fused model's
+    ``state_dict()`` has the original's keys and (in float32) values.
     """
 
     def __init__(self, linear: nn.Linear, activation: str = "none",
@@ -58,13 +61,14 @@ class FusedLinear(nn.Module):
         if activation not in ("none", "gelu"):
             raise ValueError(f"activation must be 'none' or 'gelu', got {activation!r}")
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.activation, self.dtype = activation, dtype
-        self.weight = linear.weight.detach().to(dtype)
-        self.bias = None if linear.bias is None else linear.bias.detach().to(dtype)
+        self.activation = activation
+        self.register_buffer("weight", linear.weight.detach().to(dtype))
+        self.register_buffer(
+            "bias", None if linear.bias is None else linear.bias.detach().to(dtype))
         self.use_onednn = onednn_linear_available()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.dtype)
+        x = x.to(self.weight.dtype)
         if self.use_onednn and x.device.type == "cpu":
             algorithm = "none" if self.activation == "gelu" else ""
             return torch.ops.mkldnn._linear_pointwise(
@@ -75,14 +79,14 @@ class FusedLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"activation={self.activation}, dtype={self.dtype}")
+                f"activation={self.activation}, dtype={self.weight.dtype}")
 
 
 def _fuse(module: nn.Module, dtype: torch.dtype) -> None:
-    if isinstance(module, ConvNeXtBlock):
+    if isinstance(module, ConvNeXtBlock) and isinstance(module.pwconv1, nn.Linear):
         module.pwconv1 = FusedLinear(module.pwconv1, "gelu", dtype)
         module.act = nn.Identity()
-    elif isinstance(module, Mlp):
+    elif isinstance(module, Mlp) and isinstance(module.fc1, nn.Linear):
         module.fc1 = FusedLinear(module.fc1, "gelu", dtype)
         module.act = nn.Identity()
     for name, child in module.named_children():
