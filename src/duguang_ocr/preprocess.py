@@ -1,6 +1,6 @@
 """Pure preprocessing: RGB uint8 line image -> model input tensors, and frame -> pixel maps.
 
-Two modes share these functions:
+Three modes share these functions:
 
 * ``parity`` reproduces ModelScope's preprocessor exactly: keep-ratio resize to height 32
   with the width capped at ``img_width`` (804; longer lines are squashed to fit), zero
@@ -16,7 +16,7 @@ CRNN-style models read the whole line: the canvas is ``img_width`` wide (parity)
 line's own width rounded up to :data:`WIDTH_BUCKET` px (default). Padding a 100-px word to a
 300- or 804-px canvas costs 3-8x the convolutions for nothing; measured with the embedded
 ``crnn_lite`` on shared/realtest, the tight canvas reads the same (per-subset accuracy
-within 0.1 point) 2.6x faster. The 32-px buckets keep the number of distinct canvas widths,
+within 0.2 points) 2.6x faster. The 32-px buckets keep the number of distinct canvas widths,
 and so of forward passes, small, and make a line's canvas independent of its batch.
 """
 
@@ -33,7 +33,7 @@ FRAME_PX = 4  # every recognizer emits one CTC frame per 4 input columns
 WIDTH_BUCKET = 32  # whole-line canvases (default mode) are multiples of this many px
 # mode="fast": black padding kept after the line in its last chunk, px. The models were
 # trained on chunks padded to 300 px; measured on a ConvNextViT trained here (README), no
-# margin cost 1.2 points of character accuracy, 32 px cost none (at ~72% of the pixels).
+# margin cost 1.2 points of character accuracy, 32 px cost none (at ~70% of the pixels).
 FIT_MARGIN = 32
 
 
