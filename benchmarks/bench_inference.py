@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from compare_modes import OPTIONS  # configuration name -> Recognizer keyword arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 MSREF_PYTHON = ROOT / ".venv-msref" / "bin" / "python"
@@ -235,18 +236,10 @@ def run_one(config: str, job: dict) -> dict:
     t0 = time.perf_counter()
     if config == "parity":
         rec = Recognizer(model_dir, device="cpu", mode="parity", batch_size=1, num_workers=0)
-    elif config == "default":
-        rec = Recognizer(model_dir, device="cpu")
     elif config == "onnx":
         rec = Recognizer(job["onnx_dir"] or model_dir, device="cpu", backend="onnxruntime")
-    elif config == "int8":
-        rec = Recognizer(model_dir, device="cpu", quantize="int8")
-    elif config == "bf16":
-        rec = Recognizer(model_dir, device="cpu", dtype="bf16")
-    elif config == "fast":
-        rec = Recognizer(model_dir, device="cpu", mode="fast")
-    elif config == "fast-bf16":
-        rec = Recognizer(model_dir, device="cpu", mode="fast", dtype="bf16")
+    elif config in OPTIONS:
+        rec = Recognizer(model_dir, device="cpu", **OPTIONS[config])
     elif config.startswith("accuracy-"):
         return precision_accuracy(job, config.removeprefix("accuracy-"))
     else:
@@ -271,8 +264,7 @@ def precision_accuracy(job: dict, kind: str) -> dict:
     from duguang_ocr import Recognizer
 
     fp32 = Recognizer(job["model_dir"], device="cpu")
-    options = {"quantize": "int8"} if kind == "int8" else {"dtype": kind}
-    low = Recognizer(job["model_dir"], device="cpu", **options)
+    low = Recognizer(job["model_dir"], device="cpu", **OPTIONS[kind])
     paths = job["paths"][: job["acc_n"]]
     diff, scale, same, frames = 0.0, 0.0, 0, 0
     for a, b in zip(fp32.forward_logits(paths), low.forward_logits(paths)):

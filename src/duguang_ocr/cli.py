@@ -232,6 +232,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_precision_and_mode(p: argparse.ArgumentParser) -> None:
+    """``--dtype`` and ``--mode``, shared by ``recognize`` and ``eval``."""
+    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
+                   "logits move by ~1e-2); fp16: GPUs only")
+    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
+                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
+                   "the line's width (ConvNextViT; see README)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,14 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image loading threads (default: 1; 0 loads inline)")
     p.add_argument("--model", default=None, help="model dir, alias or ModelScope id (default: embedded)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
-                   "logits move by ~1e-2); fp16: GPUs only")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
-    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
-                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
-                   "the line's width (ConvNextViT; see README)")
+    _add_precision_and_mode(p)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_recognize)
 
@@ -269,16 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtest", metavar="DIR",
                    help="evaluate every subset of shared/realtest with its own protocol")
     p.add_argument("--device", default=None)
-    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
-                   "logits move by ~1e-2); fp16: GPUs only")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors-file", help="write every wrong line as TSV")
-    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
-                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
-                   "the line's width (ConvNextViT; see README)")
+    _add_precision_and_mode(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train or fine-tune on LMDB data sets (torchrun for DDP)")
