@@ -10,6 +10,15 @@ from PIL import Image, ImageDraw
 from tests.helpers import font, make_model_dir, render
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_model_cache(tmp_path_factory):
+    """Point the model cache at a temp dir for the whole run (subprocesses inherit it), so
+    tests never create or fill the user's ``~/.cache/duguang_ocr``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUGUANG_OCR_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return make_model_dir(tmp_path_factory.mktemp("models") / "tiny")
