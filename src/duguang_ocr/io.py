@@ -94,13 +94,15 @@ from __future__ import annotations
 import io as _io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import requests
 import urllib3
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "MAX_DOWNLOAD_BYTES",
@@ -109,6 +111,7 @@ __all__ = [
     "ImageLoadError",
     "describe",
     "fetch_url",
+    "image_size",
     "is_url",
     "load_image",
 ]
@@ -348,11 +351,46 @@ def _check_pixels(w: int, h: int, max_pixels: int, what: str) -> None:
 
 def _decode(fp: Any, what: str, composite_alpha: bool, max_pixels: int) -> np.ndarray:
     """Decode a path or file object with Pillow, checking the size from the header first."""
-    try:
+    with _pillow_errors(what):
         with Image.open(fp, formats=_safe_formats()) as img:
             _check_pixels(img.width, img.height, max_pixels, what)  # header only so far
             img = ImageOps.exif_transpose(img)  # loads the pixels
             return _pil_to_rgb(img, composite_alpha, what)
+
+
+def image_size(data: bytes, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """``(height, width)`` that :func:`load_image` would return for encoded image ``data``,
+    read from the header alone (EXIF rotation included).
+
+    About 40x faster than decoding, which makes a pass over a 100k-line data set take
+    seconds (``duguang-ocr check-data``). The price: a file whose header is sound but whose
+    pixel data is truncated passes here and fails in :func:`load_image`; and a PNG's EXIF
+    orientation counts only when its ``eXIf`` chunk precedes the pixel data, since finding a
+    later one means decoding the image.
+
+    Raises:
+        ImageLoadError: where :func:`load_image` would refuse ``data`` from its header
+            (empty, not an image Pillow can identify, too many pixels).
+    """
+    what = describe(data)
+    if not data:
+        raise ImageLoadError(f"{what}: empty (0 bytes)")
+    with _pillow_errors(what):
+        with Image.open(_io.BytesIO(data), formats=_safe_formats()) as img:
+            _check_pixels(img.width, img.height, max_pixels, what)
+            w, h = img.size
+            if img.format != "PNG" or "exif" in img.info:  # PNG: see the docstring
+                if img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):
+                    w, h = h, w  # a quarter turn (exif_transpose's TRANSPOSE..ROTATE_90)
+            return h, w
+
+
+@contextmanager
+def _pillow_errors(what: str) -> Iterator[None]:
+    """Turn whatever Pillow raises for bad data into an :class:`ImageLoadError` about
+    ``what``."""
+    try:
+        yield
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as e:

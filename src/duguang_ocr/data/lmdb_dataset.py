@@ -127,10 +127,7 @@ class LmdbDataset:
         if not -self._len <= index < self._len:
             raise IndexError(f"index {index} out of range for {self._len} samples")
         index %= self._len
-        key = index + 1
-        with self._txn() as txn:
-            img = txn.get((IMAGE_KEY % key).encode())
-            label = txn.get((LABEL_KEY % key).encode())
+        img, label = self.raw(index)
         if img is None or label is None:
             self._bad(index, "image missing" if img is None else "label missing")
             return None
@@ -144,6 +141,13 @@ class LmdbDataset:
         except ImageLoadError as e:
             self._bad(index, str(e))
             return None
+
+    def raw(self, index: int) -> tuple[bytes | None, bytes | None]:
+        """Sample ``index``'s stored image and label bytes, undecoded (None where a key is
+        missing): for checks that hash or sniff images without decoding them."""
+        key = index + 1
+        with self._txn() as txn:
+            return txn.get((IMAGE_KEY % key).encode()), txn.get((LABEL_KEY % key).encode())
 
     def labels(self) -> Iterator[str]:
         """Every readable label in order (images are not decoded; for vocabulary building)."""
