@@ -237,9 +237,10 @@ def _add_precision_and_mode(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
                    "logits move by ~1e-2); fp16: GPUs only")
-    p.add_argument("--mode", choices=("default", "parity", "fast"), default="default",
-                   help="parity: ModelScope's exact preprocessing; fast: last chunk cut to "
-                   "the line's width (ConvNextViT; see README)")
+    p.add_argument("--mode", choices=("default", "parity", "fast"), default=None,
+                   help="default: what the model was trained for (its configuration.json; "
+                   "else keep-ratio chunks); parity: ModelScope's exact preprocessing; fast: "
+                   "last chunk cut to the line's width (ConvNextViT; see README)")
 
 
 def build_parser() -> argparse.ArgumentParser:

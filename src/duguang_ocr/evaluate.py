@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 PROTOCOLS: dict[str, Callable[[str], str]] = {
@@ -122,15 +123,21 @@ def iter_labelled(data: str | os.PathLike) -> Iterator[tuple[str, object, str]]:
 
 
 def evaluate(rec, data: str | os.PathLike, protocol: str = "exact",
-             name: str | None = None) -> EvalReport:
+             name: str | None = None, *, limit: int | None = None,
+             shard: tuple[int, int] = (0, 1)) -> EvalReport:
     """Run ``rec`` (a :class:`~duguang_ocr.Recognizer`) over ``data`` and score it.
 
     Unreadable images count as wrong (empty prediction) and are tallied in ``unreadable``.
+    ``limit`` scores only the first N lines; ``shard=(rank, world_size)`` scores every
+    ``world_size``-th of them from ``rank`` (training evaluates on all DDP ranks and sums).
+    The trainer scores its eval sets with this function, so the numbers it logs are the
+    numbers ``duguang-ocr eval`` prints.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
     report = EvalReport(name or Path(data).name, protocol)
-    items = list(iter_labelled(data))
+    rank, world = shard
+    items = list(islice(iter_labelled(data), limit))[rank::world]
     results = rec.iter_recognize([x for _, x, _ in items], errors="skip")
     for (item, _, label), result in zip(items, results):
         report.unreadable += not result.ok

@@ -153,3 +153,18 @@ def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int, chunk_width: int
 def canvas_to_tensor(canvas: np.ndarray) -> torch.Tensor:
     """(32, W, 3) uint8 canvas -> (1, 3, 32, W) float tensor in [0, 1]."""
     return torch.from_numpy(canvas).permute(2, 0, 1)[None].float().div_(255.0)
+
+
+def line_tensors(img: np.ndarray, plan: LinePlan, *, chunked: bool, chunk_width: int = 300,
+                 chunk_stride: int = 252) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Model input for one line laid out by ``plan``: what the recognizer runs and what
+    training collates, from one function so the two cannot drift apart.
+
+    Returns ``(full, tail)``: chunked models give (k, 3, 32, chunk_width) full chunks and,
+    when ``plan`` cuts the last chunk to the line (``fit``), that narrower chunk as
+    (1, 3, 32, w) (else None); whole-line models give (1, 3, 32, canvas) and None.
+    """
+    canvas = render_canvas(img, plan)
+    if not chunked:
+        return canvas_to_tensor(canvas), None
+    return canvas_to_chunk_groups(canvas, plan.num_chunks, chunk_width, chunk_stride)

@@ -103,7 +103,10 @@ class Recognizer:
         vocab: the module's vocabulary (only with a module).
         spec: how the module wants its input (only with a module).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None for CUDA when available.
-        mode: ``"default"`` (lines of any length, only the chunks each line needs),
+        mode: None (the mode the model was trained for, recorded in its
+            ``configuration.json``: ``"parity"`` for ``model.preprocess=squash`` training,
+            else ``"default"``), ``"default"`` (lines of any length, only the chunks each
+            line needs),
             ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks) or
             ``"fast"`` (as default, with each line's last chunk cut to the line's width:
             ~1.2x fewer pixels on a typical mix; ConvNextViT's context blocks then attend
@@ -139,7 +142,7 @@ class Recognizer:
         spec: ModelSpec | None = None,
         *,
         device: str | torch.device | None = None,
-        mode: str = "default",
+        mode: str | None = None,
         batch_size: int = 32,
         beam_width: int = 1,
         dtype: torch.dtype | str | None = None,
@@ -149,7 +152,7 @@ class Recognizer:
         num_workers: int | None = None,
         max_chunks: int | None = None,
     ):
-        if mode not in MODES:
+        if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
         if errors not in ("skip", "raise"):
             raise ValueError(f"errors must be 'skip' or 'raise', got {errors!r}")
@@ -183,6 +186,7 @@ class Recognizer:
                 model, vocab, spec = load_model_dir(model_dir)
         elif vocab is None or spec is None:
             raise ValueError("a model module needs its vocab and spec")
+        mode = mode or spec.inference_mode
         if model is not None:
             model = model.eval()
             self.config = model.config
@@ -361,17 +365,10 @@ class Recognizer:
             chunk_stride=getattr(cfg, "chunk_stride", 252),
             fit=fit,
         )
-        canvas = preprocess.render_canvas(img, plan)
-        if fit:
-            full, tail = preprocess.canvas_to_chunk_groups(canvas, plan.num_chunks,
-                                                           cfg.chunk_width, cfg.chunk_stride)
-            return _Item(index, plan, full, tail)
-        if self.chunked:
-            tensor = preprocess.canvas_to_chunks(canvas, plan.num_chunks, cfg.chunk_width,
-                                                 cfg.chunk_stride)
-        else:
-            tensor = preprocess.canvas_to_tensor(canvas)
-        return _Item(index, plan, tensor)
+        full, tail = preprocess.line_tensors(
+            img, plan, chunked=self.chunked, chunk_width=getattr(cfg, "chunk_width", 300),
+            chunk_stride=getattr(cfg, "chunk_stride", 252))
+        return _Item(index, plan, full, tail)
 
     def logits(self, batch: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
         """Merged CTC logits (B, T, C) for a (B * num_chunks, 3, 32, W) input batch."""

@@ -169,7 +169,8 @@ def test_samples_use_only_charset_symbols_and_are_clean(sampler, by_kind):
 
 
 def test_clean_maps_lookalikes_and_cuts_at_a_space(sampler):
-    assert sampler.clean("  ¥12\u00a0–\u3000x  ") == "￥12 - x"
+    assert sampler.clean("  ¥12\u00a0–\u3000x  ") == "¥12 - x"  # both yen signs are symbols
+    assert sampler.clean("￥5") == "￥5"
     assert sampler.clean("a\u2603b") == "ab"  # ☃ is not in the charset
     assert sampler.clean("hello wonderful world", 17) == "hello wonderful"  # not "... w"
     assert sampler.clean("hello wonderful world", 13) == "hello wonderf"  # no space near

@@ -5,7 +5,9 @@ import torch
 from duguang_ocr import preprocess
 from duguang_ocr.data.collate import Keyed, LineCollator, ctc_frames_needed
 from duguang_ocr.io import load_image
+from duguang_ocr.models import merge_chunk_list, merged_frames
 from duguang_ocr.recognizer import Recognizer
+from duguang_ocr.training.evaluate import line_logits
 from duguang_ocr.vocab import Vocab
 from tests.helpers import render
 
@@ -16,33 +18,66 @@ def line(text: str, width: int | None = None) -> np.ndarray:
     return np.asarray(render(text, width=width))
 
 
-def test_chunked_canvas_shapes_targets_and_texts():
-    col = LineCollator(VOCAB, "ConvNextViT", num_chunks=3)
-    batch = col([(line("hello"), "hello"), (line("读光 world", 900), "读光 world")])
-    assert batch["images"].shape == (6, 3, 32, 300)
+def test_keep_ratio_gives_each_line_the_chunks_it_needs_sorted_by_count():
+    col = LineCollator(VOCAB, "ConvNextViT")
+    wide, short = line("读光 world", 900), line("hello")
+    batch = col([(wide, "读光 world"), (short, "hello")])
+    n_wide = preprocess.plan_line(*wide.shape[:2]).num_chunks
+    assert n_wide > 1
+    # Lines are sorted by chunk count (as inference packs passes); targets follow them.
+    assert batch["texts"] == ["hello", "读光 world"]
+    assert batch["chunk_counts"].tolist() == [1, n_wide]
+    assert batch["images"].shape == (1 + n_wide, 3, 32, 300)
+    assert batch["frames"].tolist() == [75, merged_frames(n_wide)]
     assert batch["target_lengths"].tolist() == [5, 8]
     assert batch["targets"].tolist() == VOCAB.encode("hello") + VOCAB.encode("读光 world")
-    assert batch["texts"] == ["hello", "读光 world"] and batch["num_chunks"] == 3
-    assert batch["frames"] == 201 and col.canvas_width == 804
 
 
-def test_crnn_canvas():
-    col = LineCollator(Vocab(list("ab"), offset=1), "CRNN", img_width=320)
-    batch = col([(line("ab"), "ab"), (line("ab" * 40), "ab")])
-    assert batch["images"].shape == (2, 3, 32, 320) and batch["frames"] == 80
+def test_squash_keeps_modelscopes_fixed_canvas():
+    col = LineCollator(VOCAB, "ConvNextViT", preprocess="squash", num_chunks=3)
+    batch = col([(line("hello"), "hello"), (line("读光 world", 900), "读光 world")])
+    assert batch["images"].shape == (6, 3, 32, 300) and col.canvas_width == 804
+    assert batch["chunk_counts"].tolist() == [3, 3] and batch["frames"].tolist() == [201, 201]
 
 
-def test_training_tensors_equal_the_recognizers_parity_input(tiny_model_dir, tmp_path):
-    """A wide line is squashed onto the 804-px canvas exactly as inference prepares it."""
-    render("a fairly long line of text, squashed " * 2).save(tmp_path / "l.png")
-    rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="parity")
-    expected = rec._prepare(0, str(tmp_path / "l.png")).tensor
+def test_crnn_keep_ratio_pads_to_the_widest_line_and_counts_each_lines_frames():
+    col = LineCollator(Vocab(list("ab"), offset=1), "CRNN")
+    short, long_ = line("ab"), line("ab" * 40)
+    batch = col([(short, "ab"), (long_, "ab")])
+    widths = [preprocess.plan_line(*im.shape[:2], chunked=False).canvas_width
+              for im in (short, long_)]
+    assert batch["images"].shape == (2, 3, 32, max(widths))
+    assert batch["frames"].tolist() == [w // 4 for w in widths]
+    squash = LineCollator(Vocab(list("ab"), offset=1), "CRNN", preprocess="squash",
+                          img_width=320)([(short, "ab"), (long_, "ab")])
+    assert squash["images"].shape == (2, 3, 32, 320) and squash["frames"].tolist() == [80, 80]
+
+
+def test_training_tensors_equal_the_recognizers_input(tiny_model_dir, tmp_path):
+    """Training sees exactly what the recognizer runs: default mode for keep_ratio, parity
+    mode for squash (a wide line squashed onto the 804-px canvas)."""
+    render("a fairly long line of text, kept whole " * 2).save(tmp_path / "l.png")
     img = load_image(str(tmp_path / "l.png"), composite_alpha=False)
-    got = LineCollator(rec.vocab, "ConvNextViT", num_chunks=3).image_tensor(img)
-    assert torch.equal(got, expected)
-    one = LineCollator(rec.vocab, "ConvNextViT", num_chunks=1).image_tensor(img)
-    plan = preprocess.plan_line(*img.shape[:2], parity=True, img_width=300)
-    assert plan.resized_width == 300 and one.shape == (1, 3, 32, 300)
+    for mode, kwargs in (("default", {}), ("parity", {"preprocess": "squash",
+                                                      "num_chunks": 3})):
+        rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode=mode)
+        expected = rec._prepare(0, str(tmp_path / "l.png")).tensor
+        got = LineCollator(rec.vocab, "ConvNextViT", **kwargs).image_tensor(img)
+        assert torch.equal(got, expected), mode
+    one = LineCollator(rec.vocab, "ConvNextViT", preprocess="squash").image_tensor(img)
+    assert one.shape == (1, 3, 32, 300)
+
+
+def test_line_logits_merges_ragged_lines_like_the_recognizer():
+    torch.manual_seed(0)
+    counts = [1, 1, 3]
+    out = torch.randn(sum(counts), 75, 5)
+    got = line_logits(out, counts, trim=6)
+    assert got.shape == (3, merged_frames(3), 5)
+    assert torch.equal(got[0, :75], out[0]) and torch.equal(got[0, 75:], torch.zeros(126, 5))
+    assert torch.equal(got[2], merge_chunk_list(list(out[2:5]), 6))
+    with pytest.raises(ValueError, match="chunk counts"):
+        line_logits(out, [1, 1], trim=6)
 
 
 def test_unknown_symbols_skip_or_drop_chars():
@@ -59,7 +94,7 @@ def test_unknown_symbols_skip_or_drop_chars():
 
 def test_labels_longer_than_the_frames_are_dropped():
     assert ctc_frames_needed([1, 2, 3]) == 3 and ctc_frames_needed([1, 1, 2, 2, 2]) == 8
-    col = LineCollator(VOCAB, "ConvNextViT")  # 75 frames
+    col = LineCollator(VOCAB, "ConvNextViT")  # a short line: one chunk, 75 frames
     fits, repeats = "ab" * 37, "a" * 39  # 74 frames fit; 39 symbols + 38 blanks do not
     batch = col([(line("x"), fits), (line("x"), repeats)])
     assert batch["texts"] == [fits] and batch["stats"]["too_long"] == 1
@@ -94,9 +129,27 @@ def test_augmentation_is_seeded_by_the_sample_key():
     ds = Keyed(ToyData())
     assert ds[(1, 5)] is None and ds[(0, 7)][2] == 7
     col = LineCollator(VOCAB, "ConvNextViT", augment=augment)
-    a = col([ds[(0, (1, 2, 0))], ds[(2, (1, 2, 2))]])
-    b = col([ds[(0, (1, 2, 0))], ds[(2, (1, 2, 2))]])
+    a = col([ds[(0, (1, 2, 0, 5))], ds[(2, (1, 2, 2, 6))]])
+    b = col([ds[(0, (1, 2, 0, 5))], ds[(2, (1, 2, 2, 6))]])
     assert calls[:2] == calls[2:] and calls[0] != calls[1]
-    assert torch.equal(a["images"], b["images"]) and a["keys"] == [(1, 2, 0), (1, 2, 2)]
+    assert torch.equal(a["images"], b["images"]) and a["keys"] == [(1, 2, 0, 5), (1, 2, 2, 6)]
     plain = LineCollator(VOCAB, "ConvNextViT")([ds[(0, 0)]])
     assert not torch.equal(plain["images"], a["images"][:1])  # the augmentation was applied
+
+
+class KeyedSource:
+    """A synthetic-like part: renders from the key, not the index."""
+
+    def __len__(self):
+        return 4
+
+    def sample(self, index, key):
+        return line("ab"), f"{index}:{key[3]}"
+
+
+def test_keyed_concatenates_parts_and_passes_keys_to_sources():
+    ds = Keyed(ToyData(), KeyedSource())
+    assert len(ds) == 7 and ds[(2, 9)][1] == "world"
+    assert ds[(4, (0, 0, 4, 11))][1] == "1:11"  # the second part's local index 1
+    with pytest.raises(IndexError):
+        ds[(7, 0)]

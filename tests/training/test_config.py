@@ -13,7 +13,8 @@ from duguang_ocr.training.config import (
 
 def test_packaged_configs_load_and_base_lists_the_defaults():
     names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-    assert names == ["base", "finetune_convnextvit", "scratch_convnextvit_small", "tiny_test"]
+    assert names == ["base", "default_model", "finetune_convnextvit", "scratch_convnextvit_small",
+                     "tiny_test"]
     for name in names:
         load_config(name)
     assert load_config("base") == TrainConfig()  # base.yaml documents every default

@@ -26,7 +26,19 @@ def test_skipping_batches_yields_exactly_the_rest():
     full = list(s)
     s.set_epoch(4, start_batch=2)
     assert list(s) == full[2:]
-    assert full[0][0][1] == (3, 4, full[0][0][0])  # key: (seed, epoch, index)
+    # key: (seed, epoch, index, position in the run): epoch 4 of 11 samples starts at 44.
+    assert [key for batch in full for _, key in batch] == [
+        (3, 4, i, 44 + p) for p, (i, _) in enumerate(x for batch in full for x in batch)]
+
+
+def test_positions_count_samples_over_ranks_and_epochs():
+    seen = []
+    for epoch in (0, 1):
+        for rank in (0, 1):
+            s = ShardedBatchSampler(6, 2, rank=rank, world_size=2, seed=0)
+            s.set_epoch(epoch)
+            seen += [key[3] for batch in s for _, key in batch]
+    assert sorted(seen) == list(range(12))  # every position once, no gaps
 
 
 @pytest.mark.parametrize("size", [9, 10])

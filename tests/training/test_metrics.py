@@ -13,17 +13,15 @@ def test_edit_distance(a, b, d):
     assert edit_distance(a, b) == edit_distance(b, a) == d
 
 
-def test_line_char_accuracy_ned_and_loss():
+def test_line_char_accuracy_and_ned():
     t = EvalTotals("set")
     t.add("1", "读光文字", "读光文字")
     t.add("2", "abcd", "abxd")
     t.add("3", "ab", "")
-    t.add_loss(6.0, 3)
     d = t.reduce(SINGLE, num_errors=10).to_dict()
     assert d["lines"] == 3 and d["line_acc"] == pytest.approx(1 / 3)
     assert d["char_acc"] == pytest.approx(1 - 3 / 10)  # ModelScope's AR: 1 - edits / chars
     assert d["ned"] == pytest.approx((0 + 0.25 + 1.0) / 3)
-    assert d["loss"] == pytest.approx(2.0)
 
 
 def test_char_accuracy_is_clamped_at_zero():

@@ -1,12 +1,22 @@
-"""Batching text lines for CTC training: fixed canvas, encoded targets, per-batch counts.
+"""Batching text lines for CTC training, prepared exactly as the recognizer reads them.
 
-Every image goes through the same :mod:`..preprocess` functions the recognizer uses, with a
-fixed canvas so a batch is one dense tensor:
+Two preprocessing contracts (``model.preprocess`` in the training config, recorded in every
+checkpoint's ``configuration.json`` so ``Recognizer.from_pretrained`` reads the same way):
 
-* chunked models (ConvNextViT): ``num_chunks`` 300-px chunks at stride 252, i.e. a canvas
-  of ``300 + 252 * (num_chunks - 1)`` px; wider lines are squashed to it (ModelScope's
-  training does the same with its 804-px, 3-chunk canvas), narrower ones zero-padded;
-* whole-line models (CRNN): an ``img_width`` canvas, squashed or padded the same way.
+* ``keep_ratio`` (default): the recognizer's default mode. Each line keeps its aspect ratio
+  at height 32; chunked models (ConvNextViT) get as many 300-px chunks at stride 252 as the
+  line needs, whole-line models (CRNN) a canvas of the line's width rounded up to 32 px.
+  Lines in a batch differ in chunk count and frame count: the batch holds every line's
+  chunks, sorted by chunk count (as inference packs its passes), and each line's own CTC
+  frame count.
+* ``squash``: ModelScope's training and ``mode="parity"`` inference: a fixed canvas
+  (``300 + 252 * (num_chunks - 1)`` px for chunked models, ``img_width`` for CRNN); wider
+  lines are squashed onto it, narrower ones zero-padded. For fine-tuning official weights,
+  which were trained that way.
+
+Every tensor comes from :func:`..preprocess.plan_line` and :func:`..preprocess.line_tensors`,
+the functions the recognizer uses, so training and inference cannot drift apart (a model
+trained on squashed 300-px canvases read wide lines as garbage in default mode).
 
 Collate runs in DataLoader workers, so it cannot update counters in the parent process:
 what it dropped and why travels with the batch in ``batch["stats"]``.
@@ -21,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import preprocess
+from .. import preprocess as preprocess_mod
 from ..models import merged_frames
 from ..vocab import Vocab
 
@@ -29,27 +39,40 @@ logger = logging.getLogger(__name__)
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 UNKNOWN_POLICIES = ("skip", "drop_chars")
+PREPROCESSING = ("keep_ratio", "squash")
 STAT_KEYS = ("bad", "unknown_skipped", "unknown_chars_dropped", "too_long")
 
 
 class Keyed:
-    """Wrap a data set so ``ds[(index, key)]`` returns ``(rgb, text, key)``.
+    """Wrap data sets so ``ds[(index, key)]`` returns ``(rgb, text, key)``.
 
-    In training the key is the sample's augmentation seed. Seeds come from the sampler (a
-    function of run seed, epoch and index), so a resumed run re-augments every line exactly
-    as the uninterrupted run would, whatever the number of workers. In evaluation the key is
-    the sample index, which names the line in ``errors.tsv``.
+    In training the key is the sample's seed, ``(seed, epoch, index, position)``: it comes
+    from the sampler, so a resumed run re-augments (and re-renders, for synthetic sources)
+    every line exactly as the uninterrupted run would, whatever the number of workers. In
+    evaluation the key is the sample index, which names the line in ``errors.tsv``.
+
+    ``parts`` are concatenated like ``ConcatDataset``; a part with a ``sample(index, key)``
+    method (a synthetic source) receives the key, the others are indexed.
     """
 
-    def __init__(self, dataset: Any) -> None:
-        self.dataset = dataset
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+
+    @property
+    def dataset(self) -> Any:
+        return self.parts[0]
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return int(self.offsets[-1])
 
     def __getitem__(self, item: tuple[int, Any]) -> tuple[np.ndarray, str, Any] | None:
         index, key = item
-        sample = self.dataset[index]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        part, local = self.parts[k], index - int(self.offsets[k])
+        sample = part.sample(local, key) if hasattr(part, "sample") else part[local]
         return None if sample is None else (sample[0], sample[1], key)
 
 
@@ -64,48 +87,50 @@ class LineCollator:
     Args:
         vocab: the model's vocabulary (targets are its class ids).
         model_kind: ``"ConvNextViT"`` (chunked) or ``"CRNN"`` (whole line).
-        num_chunks: chunks per line for chunked models (canvas ``300 + 252 * (n - 1)`` px).
-        img_width: canvas width for whole-line models (a multiple of 4).
+        preprocess: ``"keep_ratio"`` or ``"squash"`` (see the module docstring).
+        num_chunks: ``squash`` only: chunks per line for chunked models.
+        img_width: ``squash`` only: canvas width for whole-line models (a multiple of 4).
         augment: ``augment(rgb, rng) -> rgb`` applied before resizing, or None; ``rng`` is
             seeded from the sample's key (see :class:`Keyed`) when it has one.
         unknown: labels holding symbols outside ``vocab``: ``"skip"`` drops the sample,
             ``"drop_chars"`` removes those characters (a label left empty is dropped, since
             it would teach the model to see nothing in an image with text).
-        drop_too_long: drop labels that need more CTC frames than the canvas yields (their
-            loss would be infinite). Evaluation keeps them and scores them as errors.
-        chunk_width, chunk_stride: the chunked model's window geometry.
+        drop_too_long: drop labels that need more CTC frames than their line yields (their
+            loss would be infinite).
+        chunk_width, chunk_stride, trim: the chunked model's window geometry.
 
-    Returns (from ``__call__``) a dict: ``images`` (B * num_chunks, 3, 32, 300) or
-    (B, 3, 32, img_width) in [0, 1]; ``targets`` (concatenated ids, int64);
-    ``target_lengths`` (B,); ``texts`` (B labels, unknown characters kept); ``num_chunks``;
-    ``frames`` (CTC frames per line); ``keys`` (each kept sample's key, or None);
-    ``stats`` (counts of dropped samples by reason).
+    Returns (from ``__call__``) a dict: ``images`` (every kept line's chunks, lines sorted by
+    chunk count, (sum of chunks, 3, 32, chunk_width)) or, for whole-line models, the lines'
+    canvases right-padded to the widest (B, 3, 32, W), in [0, 1]; ``chunk_counts`` (B,);
+    ``frames`` (B,), each line's CTC frame count; ``targets`` (concatenated ids, int64);
+    ``target_lengths`` (B,); ``texts`` (B labels, unknown characters kept); ``keys`` (each
+    kept sample's key, or None); ``stats`` (counts of dropped samples by reason).
     """
 
-    def __init__(self, vocab: Vocab, model_kind: str, *, num_chunks: int = 1,
-                 img_width: int = 640, augment: Augment | None = None, unknown: str = "skip",
-                 drop_too_long: bool = True, chunk_width: int = 300,
-                 chunk_stride: int = 252) -> None:
+    def __init__(self, vocab: Vocab, model_kind: str, *, preprocess: str = "keep_ratio",
+                 num_chunks: int = 1, img_width: int = 640, augment: Augment | None = None,
+                 unknown: str = "skip", drop_too_long: bool = True, chunk_width: int = 300,
+                 chunk_stride: int = 252, trim: int | None = None) -> None:
         if model_kind not in ("ConvNextViT", "CRNN"):
             raise ValueError(f"model_kind must be 'ConvNextViT' or 'CRNN', got {model_kind!r}")
+        if preprocess not in PREPROCESSING:
+            raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
         if unknown not in UNKNOWN_POLICIES:
             raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
         if num_chunks < 1:
             raise ValueError(f"num_chunks must be >= 1, got {num_chunks}")
-        if img_width < 4 or img_width % preprocess.FRAME_PX:
+        if img_width < 4 or img_width % preprocess_mod.FRAME_PX:
             raise ValueError(f"img_width must be a positive multiple of 4, got {img_width}")
         self.vocab, self.kind, self.augment, self.unknown = vocab, model_kind, augment, unknown
-        self.drop_too_long = drop_too_long
+        self.preprocess, self.drop_too_long = preprocess, drop_too_long
         self.chunked = model_kind == "ConvNextViT"
-        self.num_chunks = num_chunks if self.chunked else 1
         self.chunk_width, self.chunk_stride = chunk_width, chunk_stride
+        self.trim = (chunk_width - chunk_stride) // 8 if trim is None else trim
+        self.squash = preprocess == "squash"
         if self.chunked:
             self.canvas_width = chunk_width + chunk_stride * (num_chunks - 1)
-            trim = (chunk_width - chunk_stride) // 8
-            self.frames = merged_frames(num_chunks, chunk_width // preprocess.FRAME_PX, trim)
         else:
             self.canvas_width = img_width
-            self.frames = img_width // preprocess.FRAME_PX
         self._rng: np.random.Generator | None = None
 
     def _fallback_rng(self) -> np.random.Generator:
@@ -115,7 +140,21 @@ class LineCollator:
             self._rng = np.random.default_rng(torch.initial_seed())
         return self._rng
 
-    def encode(self, text: str, stats: dict[str, int]) -> list[int] | None:
+    def plan(self, height: int, width: int) -> preprocess_mod.LinePlan:
+        """How a ``height`` x ``width`` line is laid out (the recognizer's own planning)."""
+        return preprocess_mod.plan_line(
+            height, width, chunked=self.chunked, parity=self.squash,
+            img_width=self.canvas_width, chunk_width=self.chunk_width,
+            chunk_stride=self.chunk_stride)
+
+    def frames(self, plan: preprocess_mod.LinePlan) -> int:
+        """CTC frames the model emits for a line laid out by ``plan``."""
+        if self.chunked:
+            return merged_frames(plan.num_chunks, self.chunk_width // preprocess_mod.FRAME_PX,
+                                 self.trim)
+        return plan.canvas_width // preprocess_mod.FRAME_PX
+
+    def encode(self, text: str, frames: int, stats: dict[str, int]) -> list[int] | None:
         """Target ids for ``text`` under the unknown/too-long policies, or None to drop it."""
         ids = self.vocab.encode(text, unknown="skip")
         if len(ids) != len(text):
@@ -123,53 +162,57 @@ class LineCollator:
                 stats["unknown_skipped"] += 1
                 return None
             stats["unknown_chars_dropped"] += len(text) - len(ids)
-        if self.drop_too_long and ctc_frames_needed(ids) > self.frames:
+        if self.drop_too_long and ctc_frames_needed(ids) > frames:
             stats["too_long"] += 1
             return None
         return ids
 
     def image_tensor(self, img: np.ndarray) -> torch.Tensor:
-        """(num_chunks, 3, 32, 300) or (1, 3, 32, img_width) input for one RGB line."""
-        plan = preprocess.plan_line(
-            img.shape[0], img.shape[1], chunked=self.chunked, parity=True,
-            img_width=self.canvas_width, chunk_width=self.chunk_width,
-            chunk_stride=self.chunk_stride)
-        canvas = preprocess.render_canvas(img, plan)
-        if self.chunked:
-            return preprocess.canvas_to_chunks(canvas, plan.num_chunks, self.chunk_width,
-                                               self.chunk_stride)
-        return preprocess.canvas_to_tensor(canvas)
+        """(num_chunks, 3, 32, 300) or (1, 3, 32, canvas) input for one RGB line."""
+        plan = self.plan(img.shape[0], img.shape[1])
+        return preprocess_mod.line_tensors(img, plan, chunked=self.chunked,
+                                           chunk_width=self.chunk_width,
+                                           chunk_stride=self.chunk_stride)[0]
 
     def __call__(self, samples: Sequence[tuple | None]) -> dict[str, Any]:
         stats = dict.fromkeys(STAT_KEYS, 0)
-        images, targets, lengths, texts, keys = [], [], [], [], []
+        kept = []  # (sort key, tensor, ids, text, key, frames, chunks)
         for sample in samples:
             if sample is None:
                 stats["bad"] += 1
                 continue
             img, text = sample[0], sample[1]
-            ids = self.encode(text, stats)
+            key = sample[2] if len(sample) > 2 else None
+            if self.augment is not None:
+                rng = np.random.default_rng(key) if key is not None else self._fallback_rng()
+                img = self.augment(img, rng)
+            plan = self.plan(img.shape[0], img.shape[1])
+            frames = self.frames(plan)
+            ids = self.encode(text, frames, stats)
             if ids is None:
                 continue
-            if self.augment is not None:
-                rng = np.random.default_rng(sample[2]) if len(sample) > 2 else self._fallback_rng()
-                img = self.augment(img, rng)
-            images.append(self.image_tensor(img))
-            targets.extend(ids)
-            lengths.append(len(ids))
-            texts.append(text)
-            keys.append(sample[2] if len(sample) > 2 else None)
-        if images:
-            x = torch.cat(images)
-        else:  # every sample dropped: an empty batch of the right shape
-            x = torch.zeros(0, 3, 32, self.chunk_width if self.chunked else self.canvas_width)
+            x = preprocess_mod.line_tensors(img, plan, chunked=self.chunked,
+                                            chunk_width=self.chunk_width,
+                                            chunk_stride=self.chunk_stride)[0]
+            kept.append((plan.num_chunks, x, ids, text, key, frames))
+        # Stable sort by chunk count: equal counts merge together, as in inference.
+        kept.sort(key=lambda k: k[0])
         return {
-            "images": x,
-            "targets": torch.tensor(targets, dtype=torch.long),
-            "target_lengths": torch.tensor(lengths, dtype=torch.long),
-            "texts": texts,
-            "keys": keys,
-            "num_chunks": self.num_chunks,
-            "frames": self.frames,
+            "images": self._stack([k[1] for k in kept]),
+            "chunk_counts": torch.tensor([k[0] for k in kept], dtype=torch.long),
+            "frames": torch.tensor([k[5] for k in kept], dtype=torch.long),
+            "targets": torch.tensor([i for k in kept for i in k[2]], dtype=torch.long),
+            "target_lengths": torch.tensor([len(k[2]) for k in kept], dtype=torch.long),
+            "texts": [k[3] for k in kept],
+            "keys": [k[4] for k in kept],
             "stats": stats,
         }
+
+    def _stack(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        if not tensors:  # every sample dropped: an empty batch of the right shape
+            width = self.chunk_width if self.chunked else preprocess_mod.WIDTH_BUCKET
+            return torch.zeros(0, 3, 32, width)
+        if self.chunked:
+            return torch.cat(tensors)
+        width = max(t.shape[-1] for t in tensors)
+        return torch.cat([torch.nn.functional.pad(t, (0, width - t.shape[-1])) for t in tensors])

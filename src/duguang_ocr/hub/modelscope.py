@@ -50,7 +50,16 @@ class ModelSpec:
     img_height: int = 32
     img_width: int = 804
     do_chunking: bool = True
+    # How the model was trained to see lines: "keep_ratio" (the recognizer's default mode),
+    # "squash" (ModelScope's fixed canvas: parity mode) or None (not recorded, e.g. official
+    # ModelScope checkpoints, which the default mode reads best).
+    preprocess: str | None = None
     raw: dict = field(default_factory=dict)
+
+    @property
+    def inference_mode(self) -> str:
+        """The recognizer mode that reads lines the way the model was trained."""
+        return "parity" if self.preprocess == "squash" else "default"
 
 
 def read_spec(model_dir: str | os.PathLike) -> ModelSpec:
@@ -84,6 +93,7 @@ def read_spec(model_dir: str | os.PathLike) -> ModelSpec:
         img_height=int(kw.get("img_height", 32)),
         img_width=int(kw.get("img_width", 804 if recognizer == "ConvNextViT" else 640)),
         do_chunking=bool(kw.get("do_chunking", recognizer == "ConvNextViT")),
+        preprocess=ours.get("preprocess"),
         raw=raw,
     )
 

@@ -35,15 +35,18 @@ LEXICON_FILE = DATA_DIR / "lexicon.json"
 
 ASCII_PRINTABLE = [chr(c) for c in range(0x20, 0x7F)]
 FULLWIDTH_PUNCT = "，。！？；：、“”‘’（）《》【】…—·￥「」『』〔〕～"
-SYMBOLS = "°℃×÷±≤≥≈≠€£§‰№→←↑↓①②③④⑤⑥⑦⑧⑨⑩■□●○▲△★☆◆◇※√"
-NUM_HANZI = 3560
+SYMBOLS = "¥°℃×÷±≤≥≈≠€£§‰№→←↑↓①②③④⑤⑥⑦⑧⑨⑩■□●○▲△★☆◆◇※√"
+# Every GB2312 hanzi (level 1: 3,755, level 2: 3,008): the set a Simplified-Chinese
+# document may use without leaving the national standard.
+NUM_HANZI = 6763
 REFERENCE_CJK_FAMILY = "WenQuanYi Micro Hei"
 NUM_ZH_WORDS = 50_000
 
 # Characters that commonly stand in for a charset symbol; mapped before filtering so that,
-# e.g., faker's "¥" or a non-breaking space survive as the symbol the model learns.
+# e.g., a non-breaking space survives as the symbol the model learns. Both yen signs (¥
+# U+00A5, ￥ U+FFE5) are charset symbols: real text uses both and they look different.
 _NORMALISE = str.maketrans({
-    "¥": "￥", "\u00a0": " ", "\u3000": " ", "\t": " ", "\n": " ", "\r": " ",
+    "\u00a0": " ", "\u3000": " ", "\t": " ", "\n": " ", "\r": " ",
     "–": "-", "−": "-", "‐": "-", "‑": "-", "‒": "-", "―": "—", "﹣": "-",
     "〜": "～", "•": "·", "・": "·", "∶": ":",
 })
@@ -152,7 +155,12 @@ def build_charset(
     path, index = font or find_reference_cjk_font()
     freq = hanzi_frequencies(read_jieba_dict(dict_path))
     ranked = sorted((c for c in freq if gb2312_level(c)), key=lambda c: (-freq[c], c))
-    pool = ranked[: int(num_hanzi * 1.2) + 100]
+    # Characters jieba never uses come last, in GB2312 code order, so a full-GB2312 charset
+    # still ranks the common ones first.
+    unseen = sorted((chr(c) for c in range(0x4E00, 0xA000)
+                     if gb2312_level(chr(c)) and chr(c) not in freq),
+                    key=lambda c: c.encode("gb2312"))
+    pool = (ranked + unseen)[: int(num_hanzi * 1.2) + 100]
     covered = probe_coverage(path, index, list(pool) + list(FULLWIDTH_PUNCT + SYMBOLS))
     hanzi = [c for c in pool if c in covered][:num_hanzi]
     if len(hanzi) < num_hanzi:
@@ -602,10 +610,11 @@ class TextSampler:
     def _money_str(self, rng: np.random.Generator) -> str:
         v = self._amount(rng)
         k = int(rng.integers(0, 12))
+        yen = _pick(rng, ("￥", "¥"))  # both signs are common in real text
         if k == 0:
-            return f"￥{v:,.2f}"
+            return f"{yen}{v:,.2f}"
         if k == 1:
-            return f"￥{v:.2f}"
+            return f"{yen}{v:.2f}"
         if k == 2:
             return f"${v:,.2f}"
         if k == 3:
@@ -626,7 +635,7 @@ class TextSampler:
         if k == 8:
             return f"{v:,.2f}"
         if k == 9:
-            return f"-￥{v:.2f}"
+            return f"-{yen}{v:.2f}"
         if k == 10:
             return f"{int(v)}.00"
         return f"{_zh_number(int(v) % 100000)}元"
@@ -887,7 +896,10 @@ class TextSampler:
         if k == 3:
             return f"{zh}{_pick(rng, ('（', '('))}{en}{_pick(rng, ('）', ')'))}"
         if k == 4:
-            return f"{zh}{self._number_str(rng)}{self._zh_word(rng)}"
+            # Chinese text around codes and amounts, often with real spaces between scripts.
+            sp = _pick(rng, ("", " "))
+            value = _pick(rng, (self._number_str, self._code_str, self._money_str))(rng)
+            return f"{zh}{sp}{value}{sp}{self._zh_word(rng)}"
         if k == 5:
             return f"{zh}{_pick(rng, ('→', '->', '—', '-', '/', '|'))}{self._zh_words_to(rng, 2)}"
         return f"{self._zh_word(rng)}{_pick(rng, ('第', '共', '约', '计', '满'))}{int(rng.integers(1, 1000))}{_pick(rng, ('件', '页', '人', '元', '次', '天', '个', '条'))}"

@@ -62,6 +62,10 @@ def resolve_vocab(spec: str | None, offset: int, base: Vocab | None,
         return base
     if spec == "from_data":
         return vocab_from_labels(labels(), offset, base)
+    if spec == "charset":  # the synthetic renderer's charset: what synth data can teach
+        from ..synth import load_charset
+
+        return Vocab(load_charset(), offset=offset)
     path = Path(spec).expanduser()
     if path.is_file():
         return Vocab.from_file(path, offset=offset)

@@ -37,22 +37,40 @@ class ModelSection:
 
     ``init`` is a variant name (``convnextvit_small``...; trained from scratch) or a model
     directory, alias or ModelScope id (fine-tuning). ``vocab`` is a ``vocab.txt`` path, a
-    model name/dir whose vocabulary to use (e.g. ``default``), ``from_data`` (the training
+    model name/dir whose vocabulary to use (e.g. ``default``), ``charset`` (the synthetic
+    renderer's charset, ``duguang_ocr/synth/data/charset.txt``), ``from_data`` (the training
     labels' characters; a fine-tuned checkpoint's vocabulary is extended by them), or null
     (the checkpoint's own vocabulary; required with a checkpoint ``init`` only).
     """
 
     init: str = "convnextvit_small"
     vocab: str | None = None
-    num_chunks: int = 1  # chunked models: canvas 300 + 252 * (num_chunks - 1) px
-    img_width: int = 640  # whole-line models (CRNN): canvas width in px
+    # keep_ratio: as the recognizer reads by default (any width, as many chunks as the line
+    # needs); squash: ModelScope's fixed canvas (wider lines squashed), read in parity mode.
+    preprocess: str = "keep_ratio"
+    num_chunks: int = 1  # squash, chunked models: canvas 300 + 252 * (num_chunks - 1) px
+    img_width: int = 640  # squash, whole-line models (CRNN): canvas width in px
     arch: dict = field(default_factory=dict)  # variant config overrides (from scratch only)
+
+
+@dataclass
+class SynthSection:
+    """Synthetic lines rendered on the fly (:mod:`duguang_ocr.data.synth_source`), a
+    training source beside ``data.train``; their labels are never width-normalised (the
+    renderer draws exactly the label, full-width punctuation included)."""
+
+    lines: int = 0  # synthetic lines per epoch; 0: none
+    seed: int = 1000
+    max_chars: int = 40
+    max_width: int | None = None  # px at height 32; None: any width
+    curriculum: dict = field(default_factory=dict)  # {stage: lines seen when it ends}
 
 
 @dataclass
 class DataSection:
     train: list[str] = field(default_factory=list)  # LMDB dirs or folders with labels.tsv
     eval: list[str] = field(default_factory=list)
+    synth: SynthSection = field(default_factory=SynthSection)
     normalize_width: bool = True  # full-width ASCII forms -> ASCII in labels
     unknown: str = "skip"  # labels with out-of-vocab symbols: skip | drop_chars
     augment: float = 0.5  # probability of augmenting a training line (0: off)
@@ -86,7 +104,7 @@ class TrainSection:
 @dataclass
 class EvalSection:
     every_steps: int = 0  # 0: only at epoch ends (and the final step)
-    batch_size: int = 64
+    batch_size: int = 32  # the recognizer's (and `duguang-ocr eval`'s) default
     max_samples: int | None = None  # per eval set, the first N
     num_errors: int = 100  # worst lines written to errors.tsv
 
@@ -103,8 +121,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-_SECTIONS = {c.__name__: c for c in (ModelSection, DataSection, OptimSection, TrainSection,
-                                     EvalSection)}
+_SECTIONS = {c.__name__: c for c in (ModelSection, DataSection, SynthSection, OptimSection,
+                                     TrainSection, EvalSection)}
 
 
 _SCALARS = {"int": int, "float": float, "bool": bool, "str": str, "dict": dict}
@@ -165,7 +183,20 @@ def _build(cls: type, values: dict, prefix: str = "") -> Any:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Raise :class:`ConfigError` for values no run could use."""
+    from ..data.collate import PREPROCESSING
+    from ..data.synth_source import check_curriculum
+
+    try:
+        check_curriculum(cfg.data.synth.curriculum)
+    except ValueError as e:
+        raise ConfigError(f"data.synth.curriculum: {e}") from None
+    synth = cfg.data.synth
     checks = [
+        (cfg.model.preprocess in PREPROCESSING,
+         f"model.preprocess must be one of {PREPROCESSING}"),
+        (synth.lines >= 0 and synth.max_chars >= 1, "data.synth.lines must be >= 0 and "
+         "data.synth.max_chars >= 1"),
+        (synth.max_width is None or synth.max_width >= 32, "data.synth.max_width must be >= 32"),
         (cfg.model.num_chunks >= 1, "model.num_chunks must be >= 1"),
         (cfg.model.img_width >= 4 and cfg.model.img_width % 4 == 0,
          "model.img_width must be a positive multiple of 4"),

@@ -131,8 +131,9 @@ class ShardedBatchSampler:
     to a multiple of ``world_size`` so every rank runs the same number of batches (DDP needs
     that), then sharded ``rank::world_size``. ``set_epoch(e, start_batch=k)`` skips the first
     ``k`` batches without loading them: a resumed run sees exactly the batches it has not
-    trained on. ``key`` is ``(seed, epoch, index)`` when shuffling (the sample's
-    augmentation seed) and ``index`` otherwise.
+    trained on. ``key`` is ``(seed, epoch, index, position)`` when shuffling (the sample's
+    augmentation seed; ``position`` counts samples over the whole run) and ``index``
+    otherwise.
 
     Args:
         size: number of samples in the data set.
@@ -174,6 +175,10 @@ class ShardedBatchSampler:
     def __iter__(self) -> Iterator[list[tuple[int, Any]]]:
         shard = self._shard()
         bs = self.batch_size
+        # Position of a sample in the whole run (all ranks, all epochs): synthetic sources
+        # render from it and curricula follow it.
+        base = self.epoch * len(shard) * self.world_size
         for b in range(self.start_batch, -(-len(shard) // bs)):
-            yield [(i, (self.seed, self.epoch, i) if self.shuffle else i)
-                   for i in shard[b * bs : (b + 1) * bs]]
+            yield [(i, (self.seed, self.epoch, i, base + p * self.world_size + self.rank)
+                    if self.shuffle else i)
+                   for p, i in enumerate(shard[b * bs : (b + 1) * bs], b * bs)]

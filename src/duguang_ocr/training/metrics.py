@@ -3,8 +3,8 @@
 Line accuracy, character accuracy (ModelScope's "AR": ``1 - edits / label chars``, clamped
 at 0) and normalised edit distance come from :class:`duguang_ocr.evaluate.EvalReport`, so a
 number in ``metrics.jsonl`` means the same as one printed by ``duguang-ocr eval``. This
-module adds what training needs on top: the average CTC loss, summing over DDP ranks, the
-worst errors, and the run's record (``metrics.jsonl``, TensorBoard, console).
+module adds what training needs on top: summing over DDP ranks, the worst errors, and the
+run's record (``metrics.jsonl``, TensorBoard, console).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ class EvalTotals:
 
     name: str
     report: EvalReport = field(init=False)
-    loss_sum: float = 0.0
-    loss_lines: int = 0
 
     def __post_init__(self) -> None:
         self.report = EvalReport(self.name, "exact")
@@ -45,17 +43,12 @@ class EvalTotals:
     def add(self, item: str, label: str, pred: str) -> None:
         self.report.add(item, label, pred)
 
-    def add_loss(self, loss_sum: float, lines: int) -> None:
-        self.loss_sum += loss_sum
-        self.loss_lines += lines
-
     def reduce(self, info: DistInfo, num_errors: int) -> EvalTotals:
         """Sum the totals of every rank (all ranks get the result) and keep the worst
         ``num_errors`` errors."""
         r = self.report
-        sums = all_reduce_sum([getattr(r, k) for k in _SUMS] + [self.loss_sum, self.loss_lines],
-                              info)
-        out = EvalTotals(self.name, loss_sum=sums[-2], loss_lines=int(sums[-1]))
+        sums = all_reduce_sum([getattr(r, k) for k in _SUMS], info)
+        out = EvalTotals(self.name)
         for k, v in zip(_SUMS, sums):
             setattr(out.report, k, v if k == "ned_sum" else int(v))
         errors = [e for part in gather_objects(worst_errors(r.errors, num_errors), info)
@@ -63,14 +56,9 @@ class EvalTotals:
         out.report.errors = worst_errors(errors, num_errors)
         return out
 
-    @property
-    def loss(self) -> float:
-        return self.loss_sum / self.loss_lines if self.loss_lines else float("nan")
-
     def to_dict(self) -> dict:
         r = self.report
-        return {"lines": r.lines, "line_acc": r.line_acc, "char_acc": r.char_acc, "ned": r.ned,
-                "loss": self.loss}
+        return {"lines": r.lines, "line_acc": r.line_acc, "char_acc": r.char_acc, "ned": r.ned}
 
 
 def worst_errors(errors: list[tuple[str, str, str]], k: int) -> list[tuple[str, str, str]]:

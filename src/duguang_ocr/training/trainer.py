@@ -28,11 +28,17 @@ from torch.utils.data import DataLoader
 
 from ..data.collate import STAT_KEYS, Keyed, LineCollator
 from ..data.lmdb_dataset import iter_labels, open_dataset
+from ..data.synth_source import SynthLines
+from ..evaluate import evaluate
+from ..hub.modelscope import ModelSpec
 from ..models import VARIANT_TO_RECOGNIZER
 from . import checkpoint, distributed
 from .config import ConfigError, TrainConfig, save_config, validate
-from .evaluate import ctc_per_line, evaluate_loader, line_logits, model_trim
+from .evaluate import ctc_per_line, line_logits, model_trim
 from .metrics import EvalTotals, RunLog, forget_records_after, write_errors
+
+# Recognizer mode that reads lines the way each training preprocessing prepared them.
+INFERENCE_MODE = {"keep_ratio": "default", "squash": "parity"}
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +72,9 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, work_dir: str | Path, *, resume: bool = False):
         self.cfg = cfg = validate(config)
-        if not cfg.data.train:
-            raise ConfigError("data.train is empty: name at least one LMDB data set")
+        if not cfg.data.train and not cfg.data.synth.lines:
+            raise ConfigError("data.train is empty and data.synth.lines is 0: name at least "
+                              "one LMDB data set or set data.synth.lines")
         self.work_dir = Path(work_dir)
         self.info = distributed.setup(cfg.train.device)
         self.device = self.info.device
@@ -89,6 +96,7 @@ class Trainer:
         checkpoint.seed_everything(cfg.train.seed)
         self._open_data()
         self._build_model(state)
+        self._add_synth()
         self._build_optim()
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best = -math.inf
@@ -104,17 +112,25 @@ class Trainer:
 
     def _open_data(self) -> None:
         d = self.cfg.data
-        parts = [open_dataset(p, normalize_width=d.normalize_width) for p in d.train]
-        self.train_parts = parts
-        self.train_set = parts[0] if len(parts) == 1 else torch.utils.data.ConcatDataset(parts)
-        self.eval_sets = [(Path(p).name, open_dataset(p, normalize_width=d.normalize_width))
-                          for p in d.eval]
+        self.train_parts = [open_dataset(p, normalize_width=d.normalize_width) for p in d.train]
+        self.eval_sets = [(Path(p).name, p) for p in d.eval]
         if not self.eval_sets:
             logger.warning("no data.eval: best/ will not be written")
 
     def _labels(self):
         for part in self.train_parts:
             yield from iter_labels(part)
+
+    def _add_synth(self) -> None:
+        """Append the on-the-fly synthetic source (over the model's vocabulary)."""
+        s = self.cfg.data.synth
+        if s.lines:
+            self.train_parts.append(SynthLines(
+                s.lines, self.vocab.symbols, seed=s.seed, max_chars=s.max_chars,
+                max_width=s.max_width, curriculum=s.curriculum))
+        self.train_set = Keyed(*self.train_parts)
+        logger.info("training data: %s (%d lines per epoch)",
+                    ", ".join(map(repr, self.train_parts)), len(self.train_set))
 
     def _build_model(self, state: dict | None) -> None:
         m = self.cfg.model
@@ -126,10 +142,11 @@ class Trainer:
         self.recognizer = VARIANT_TO_RECOGNIZER[variant]
         self.chunked = self.recognizer == "ConvNextViT"
         self.trim = model_trim(model, self.chunked)
-        geometry = {"num_chunks": m.num_chunks, "img_width": m.img_width}
+        geometry = {"preprocess": m.preprocess, "num_chunks": m.num_chunks,
+                    "img_width": m.img_width}
         if self.chunked:
             geometry |= {"chunk_width": model.config.chunk_width,
-                         "chunk_stride": model.config.chunk_stride}
+                         "chunk_stride": model.config.chunk_stride, "trim": self.trim}
         augment = None
         if self.cfg.data.augment > 0:
             from ..data.augment import augment_line
@@ -137,12 +154,12 @@ class Trainer:
             augment = functools.partial(augment_line, p=self.cfg.data.augment)
         self.collate = LineCollator(vocab, self.recognizer, augment=augment,
                                     unknown=self.cfg.data.unknown, **geometry)
-        self.eval_collate = LineCollator(vocab, self.recognizer, unknown="drop_chars",
-                                         drop_too_long=False, **geometry)
         self.canvas_width = self.collate.canvas_width
-        logger.info("model %s (%.2fM params), %s, canvas %d px (%d CTC frames)", variant,
-                    sum(p.numel() for p in model.parameters()) / 1e6, vocab,
-                    self.canvas_width, self.collate.frames)
+        logger.info("model %s (%.2fM params), %s, preprocessing %s%s", variant,
+                    sum(p.numel() for p in model.parameters()) / 1e6, vocab, m.preprocess,
+                    f" onto a {self.canvas_width}-px canvas" if m.preprocess == "squash" else
+                    " (as many chunks as each line needs)" if self.chunked else
+                    " (each line's own width)")
 
     def _build_optim(self) -> None:
         c, t, info = self.cfg, self.cfg.train, self.info
@@ -159,7 +176,7 @@ class Trainer:
             min_ratio=c.optim.min_lr_ratio))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
         self.loader = DataLoader(
-            Keyed(self.train_set), batch_sampler=self.sampler, collate_fn=self.collate,
+            self.train_set, batch_sampler=self.sampler, collate_fn=self.collate,
             num_workers=c.data.num_workers, worker_init_fn=distributed.seed_worker,
             persistent_workers=c.data.num_workers > 0, pin_memory=self.device.type == "cuda",
             # Own generator: the loader must not draw from the global RNG (exact resume).
@@ -168,7 +185,7 @@ class Trainer:
     def _wrap_ddp(self) -> nn.Module:
         if not self.info.enabled:
             return self.model
-        example = self.collate.image_tensor(np.full((32, 100, 3), 255, np.uint8))
+        example = self.collate.image_tensor(np.full((32, 400, 3), 255, np.uint8))
         unused = distributed.freeze_unused(self.model, example.to(self.device))
         if unused:
             logger.info("not training unused parameters: %s", ", ".join(unused))
@@ -229,7 +246,7 @@ class Trainer:
 
     def close(self) -> None:
         """Release the LMDB handles, so other code in this process may open those files."""
-        for ds in [*self.train_parts, *(ds for _, ds in self.eval_sets)]:
+        for ds in self.train_parts:
             if hasattr(ds, "close"):
                 ds.close()
 
@@ -261,7 +278,7 @@ class Trainer:
         x = batch["images"].to(self.device, non_blocking=True)
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
-            x = torch.zeros(self.collate.num_chunks, *x.shape[1:], device=self.device)
+            x = torch.zeros(1, *x.shape[1:], device=self.device)
         no_sync = self.info.enabled and not sync
         with self.ddp_model.no_sync() if no_sync else nullcontext():
             with self._autocast():
@@ -269,9 +286,9 @@ class Trainer:
             if empty:
                 loss = out.float().sum() * 0.0
             else:
-                logits = line_logits(out.float(), batch["num_chunks"], self.trim)
+                logits = line_logits(out.float(), batch["chunk_counts"], self.trim)
                 losses = ctc_per_line(logits, batch["targets"].to(self.device),
-                                      batch["target_lengths"].to(self.device))
+                                      batch["target_lengths"].to(self.device), batch["frames"])
                 loss = losses.mean()
                 w["loss"] += losses.detach().sum()
                 w["lines"] += len(losses)
@@ -342,21 +359,34 @@ class Trainer:
                              f"{rec['lines_per_s']:.1f} lines/s"
                              + (f" (dropped so far: {dropped})" if dropped else ""))
 
+    def inference_spec(self) -> ModelSpec:
+        """How a recognizer should read this model: what ``configuration.json`` records."""
+        m = self.cfg.model
+        return ModelSpec(variant=self.variant, recognizer=self.recognizer,
+                         config_overrides={}, img_width=self.canvas_width,
+                         do_chunking=self.chunked, preprocess=m.preprocess)
+
+    def _recognizer(self):
+        """A :class:`~duguang_ocr.Recognizer` around the model being trained, reading the way
+        ``Recognizer.from_pretrained(WORK/best)`` will (same mode, float32)."""
+        from ..recognizer import Recognizer
+
+        return Recognizer(self.model, self.vocab, self.inference_spec(), device=self.device,
+                          mode=INFERENCE_MODE[self.cfg.model.preprocess],
+                          batch_size=self.cfg.eval.batch_size, num_workers=0)
+
     def _evaluate(self) -> dict:
         info, e = self.info, self.cfg.eval
         results: list[EvalTotals] = []
-        for name, ds in self.eval_sets:
-            sampler = distributed.ShardedBatchSampler(
-                len(ds), e.batch_size, rank=info.rank, world_size=info.world_size,
-                shuffle=False, limit=e.max_samples)
-            loader = DataLoader(Keyed(ds), batch_sampler=sampler, collate_fn=self.eval_collate,
-                                num_workers=self.cfg.data.num_workers,
-                                worker_init_fn=distributed.seed_worker,
-                                generator=torch.Generator().manual_seed(0))
-            totals = evaluate_loader(self.model, loader, name, self.vocab.itos,
-                                     chunked=self.chunked, device=self.device,
-                                     autocast=self._autocast())
-            results.append(totals.reduce(info, e.num_errors))
+        try:
+            rec = self._recognizer()
+            for name, path in self.eval_sets:
+                totals = EvalTotals(name)
+                totals.report = evaluate(rec, path, "exact", name=name, limit=e.max_samples,
+                                         shard=(info.rank, info.world_size))
+                results.append(totals.reduce(info, e.num_errors))
+        finally:
+            self.model.train()
         scores = {t.name: t.to_dict() for t in results}
         score = float(np.mean([t.report.char_acc for t in results]))
         improved = score > self.best
@@ -370,15 +400,16 @@ class Trainer:
                              "score": score, "best": self.best}, "eval")
             for name, s in scores.items():
                 self.log.message(f"eval {name} @ step {self.step}: line acc {s['line_acc']:.4f} "
-                                  f"char acc {s['char_acc']:.4f} NED {s['ned']:.4f} "
-                                  f"loss {s['loss']:.4f}" + (" (best)" if improved else ""))
+                                 f"char acc {s['char_acc']:.4f} NED {s['ned']:.4f}"
+                                 + (" (best)" if improved else ""))
         return scores
 
     def _save_model(self, name: str, extra: dict) -> None:
         checkpoint.save_model_atomic(
             self.work_dir / name, self.model, self.vocab, self.variant,
             img_width=self.canvas_width,
-            extra={"trained_steps": self.step, "epoch": self.epoch, **extra})
+            extra={"preprocess": self.cfg.model.preprocess, "trained_steps": self.step,
+                   "epoch": self.epoch, **extra})
 
     def _save(self) -> None:
         self._flush_dropped()  # so a resumed run neither loses nor recounts them
