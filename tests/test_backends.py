@@ -137,7 +137,7 @@ def test_int8_runs_and_stays_close_to_fp32(tiny_model_dir, rec, lines):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(device="cuda", dtype=torch.float16, quantize="int8"), "CPU in float32"),
+        (dict(device="cpu", dtype=torch.bfloat16, quantize="int8"), "CPU in float32"),
         (dict(device="cpu", backend="onnxruntime", quantize="int8"), "CPU in float32"),
         (dict(device="cpu", quantize="int4"), "quantize must be one of"),
         (dict(device="cpu", backend="tensorrt"), r"backend must be one of .*'tensorrt'"),

@@ -104,6 +104,8 @@ import requests
 import urllib3
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .netutil import root_cause
+
 __all__ = [
     "MAX_DOWNLOAD_BYTES",
     "MAX_PIXELS",
@@ -279,7 +281,7 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
             from None
     except requests.exceptions.ChunkedEncodingError as e:
         raise ImageLoadError(
-            f"{what}: download truncated, connection broken mid-body ({_root_cause(e)})") \
+            f"{what}: download truncated, connection broken mid-body ({root_cause(e)})") \
             from None
     except requests.ConnectionError as e:
         cause = e.args[0] if e.args else None
@@ -287,7 +289,7 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
             raise ImageLoadError(
                 f"{what}: timed out (read timeout while receiving the body; "
                 f"timeout={timeout!r})") from None
-        raise ImageLoadError(f"{what}: connection failed ({_root_cause(e)})") from None
+        raise ImageLoadError(f"{what}: connection failed ({root_cause(e)})") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
         raise ImageLoadError(f"{what}: {type(e).__name__}: {e}") from None
     finally:
@@ -311,17 +313,6 @@ def _timeout_kind(e: requests.Timeout) -> str:
     if isinstance(e, requests.ConnectTimeout):
         return "connect timeout"
     return "read timeout waiting for the response"
-
-
-def _root_cause(e: BaseException) -> str:
-    """The innermost useful reason in requests' nested exception chains, for messages."""
-    reason: Any = e
-    for _ in range(4):
-        inner = getattr(reason, "reason", None) or (reason.args[0] if reason.args else None)
-        if not isinstance(inner, BaseException):
-            break
-        reason = inner
-    return f"{type(reason).__name__}: {reason}"
 
 
 def _looks_like_image(data: bytes) -> bool:

@@ -13,16 +13,25 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby, islice
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from . import hub, io, preprocess
-from .backends import BACKENDS, OnnxBackend, TorchBackend, is_onnx_dir, load_onnx_dir
+from .backends import (
+    BACKENDS,
+    ONNX_FILE,
+    OnnxBackend,
+    TorchBackend,
+    is_onnx_dir,
+    load_onnx_dir,
+)
 from .decoding import DecodedLine, ctc_beam_search_batch, ctc_greedy
+from .devices import default_device, resolve_device
 from .export import export_onnx
-from .hub.modelscope import ModelSpec, load_model_dir
+from .hub.modelscope import WEIGHTS_FILES, ModelSpec, load_model_dir
 from .models import merge_chunk_list, merge_chunks
 from .models.fused import cpu_has_native_bf16, fuse_for_inference
 from .models.layers import set_fused_attention
@@ -79,8 +88,22 @@ def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
     return dtype
 
 
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def choose_backend(model_dir: str | os.PathLike | None, backend: str | None) -> str:
+    """The backend for ``model_dir`` (None: an in-memory module): ``backend`` when given,
+    else onnxruntime for an exported directory with no torch weights, else torch.
+
+    Raises:
+        ValueError: torch was asked for a directory that has only an ONNX graph.
+    """
+    onnx_only = model_dir is not None and is_onnx_dir(model_dir) and not any(
+        (Path(model_dir) / name).is_file() for name in WEIGHTS_FILES)
+    if backend is None:
+        return "onnxruntime" if onnx_only else "torch"
+    if backend == "torch" and onnx_only:
+        raise ValueError(f"{model_dir} holds an exported ONNX graph ({ONNX_FILE}) and no torch "
+                         f"weights ({', '.join(WEIGHTS_FILES)}): run it with the onnxruntime "
+                         "backend (the default for such a directory)")
+    return backend
 
 
 def default_num_workers() -> int:
@@ -102,7 +125,9 @@ class Recognizer:
             case ``vocab`` and ``spec`` are required.
         vocab: the module's vocabulary (only with a module).
         spec: how the module wants its input (only with a module).
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None for CUDA when available.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None for CUDA when available; one
+            this machine lacks raises :class:`~duguang_ocr.devices.DeviceError` (a
+            ``ValueError``) naming the devices it has.
         mode: None (the mode the model was trained for, recorded in its
             ``configuration.json``: ``"parity"`` for ``model.preprocess=squash`` training,
             else ``"default"``), ``"default"`` (lines of any length, only the chunks each
@@ -120,7 +145,9 @@ class Recognizer:
         errors: what a bad item in a list does: ``"skip"`` gives an error result and the
             rest completes, ``"raise"`` raises. A single input always raises.
         backend: ``"torch"`` or ``"onnxruntime"`` (an ONNX directory from
-            ``duguang-ocr export`` is used as is; a torch model is exported in memory).
+            ``duguang-ocr export`` is used as is; a torch model is exported in memory);
+            None picks onnxruntime for a directory that holds only ``model.onnx`` and
+            torch otherwise.
         quantize: None, or ``"int8"`` for dynamic int8 Linear layers (CPU, torch backend;
             about 2x faster per chunk, logits move by ~1e-2).
         num_workers: threads that load and preprocess the next window of inputs while the
@@ -147,7 +174,7 @@ class Recognizer:
         beam_width: int = 1,
         dtype: torch.dtype | str | None = None,
         errors: str = "skip",
-        backend: str = "torch",
+        backend: str | None = None,
         quantize: str | None = None,
         num_workers: int | None = None,
         max_chunks: int | None = None,
@@ -158,27 +185,29 @@ class Recognizer:
             raise ValueError(f"errors must be 'skip' or 'raise', got {errors!r}")
         if batch_size < 1 or beam_width < 1 or (max_chunks is not None and max_chunks < 1):
             raise ValueError("batch_size, beam_width and max_chunks must be >= 1")
-        if backend not in BACKENDS:
+        if backend is not None and backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if num_workers is not None and num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
-        self.device = torch.device(device or default_device())
+        self.device = resolve_device(device)
         dtype = parse_dtype(dtype)
         on_cpu = self.device.type == "cpu"
         if dtype == torch.float16 and on_cpu:
-            raise ValueError("float16 inference is for GPUs; on the CPU use dtype=None "
-                             "(float32) or torch.bfloat16")
+            raise ValueError("float16 inference is for GPUs; on the CPU use float32 (the "
+                             "default) or bfloat16 (bf16)")
         if dtype == torch.bfloat16 and on_cpu and not cpu_has_native_bf16():
             warnings.warn("this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 inference "
                           "is emulated and slower than float32", RuntimeWarning, stacklevel=2)
+        model_dir = None if isinstance(model, nn.Module) else hub.resolve(model)
+        backend = choose_backend(model_dir, backend)
         if quantize is not None and (backend != "torch" or not on_cpu
                                      or dtype != torch.float32):
             raise ValueError("quantize='int8' is for the torch backend on the CPU in float32")
         if backend == "onnxruntime" and dtype != torch.float32:
-            raise ValueError("the onnxruntime backend runs float32 models; use dtype=None")
+            raise ValueError("the onnxruntime backend runs float32 models only (the default "
+                             "dtype)")
         self.dtype = dtype
-        if not isinstance(model, nn.Module):
-            model_dir = hub.resolve(model)
+        if model_dir is not None:
             if backend == "onnxruntime" and is_onnx_dir(model_dir):
                 self._backend, vocab, spec, self.config = load_onnx_dir(model_dir, self.device)
                 model = None

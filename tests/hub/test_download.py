@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+import socket
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -566,3 +568,91 @@ def test_from_pretrained_404_is_a_clear_error(hub: FakeHub, monkeypatch: pytest.
     monkeypatch.setenv("DUGUANG_OCR_ENDPOINT", hub.endpoint)
     with pytest.raises(DownloadError, match="404"):
         Recognizer.from_pretrained("damo/cv_convnextTiny_ocr-recognition-missing_damo")
+
+
+# ------------------------------------------------------------- silent hubs and failure advice
+@pytest.fixture
+def silent_hub(loopback_only: None) -> Iterator[tuple[str, list[socket.socket]]]:
+    """A hub that accepts every connection and never sends a byte (a hung proxy or an
+    overloaded server): only timeouts and the deadline can end a download from it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_deadline_stops_retrying_a_silent_hub(
+    silent_hub: tuple[str, list[socket.socket]], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint, accepted = silent_hub
+    with caplog.at_level("WARNING", logger="duguang_ocr.hub.download"), \
+            pytest.raises(DownloadError, match="ReadTimeout") as info:
+        download_file(f"{endpoint}/x", tmp_path / "x", retries=50, timeout=(1, 0.1),
+                      deadline=0.3, backoff=0.01)
+    # 50 attempts were allowed; the deadline ended it after a handful, each one logged.
+    attempts = int(re.search(r"after (\d+) attempt", str(info.value)).group(1))
+    assert 2 <= attempts < 10 and len(accepted) == attempts
+    assert sum("retrying" in r.getMessage() for r in caplog.records) == attempts - 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_failed_snapshot_says_what_to_do_and_leaves_no_empty_folder(
+    silent_hub: tuple[str, list[socket.socket]], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint, _ = silent_hub
+    monkeypatch.setenv("DUGUANG_OCR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "DEFAULT_TIMEOUT", (1, 0.1))
+    monkeypatch.setattr(download, "DEFAULT_DEADLINE", 0.2)
+    with pytest.raises(DownloadError) as info:
+        snapshot_download(MODEL_ID, endpoint=endpoint, progress=False)
+    message = str(info.value)
+    directory = snapshot_dir(MODEL_ID)
+    assert f"from {endpoint}" in message and "DUGUANG_OCR_ENDPOINT" in message
+    for name in MODEL_FILES:  # the offline error's recipe: every file, its URL, the folder
+        assert file_url(MODEL_ID, name, endpoint=endpoint) in message
+    assert str(directory) in message and COMPLETE_MARKER in message
+    assert not directory.exists() and not (tmp_path / "cache" / "models").exists()
+    assert (tmp_path / "cache").is_dir()  # the cache root itself stays
+
+
+def test_failed_snapshot_keeps_fetched_files_and_lists_only_the_rest(hub: FakeHub) -> None:
+    hub.plans["pytorch_model.pt"] = ["404"]
+    with pytest.raises(DownloadError, match="404") as info:
+        snapshot_download(MODEL_ID, endpoint=hub.endpoint, progress=False)
+    directory = snapshot_dir(MODEL_ID)
+    assert (directory / "configuration.json").is_file()  # kept for the next run
+    assert hub.url("pytorch_model.pt") in str(info.value)
+    assert hub.url("configuration.json") not in str(info.value)
+    snapshot_download(MODEL_ID, endpoint=hub.endpoint, progress=False)
+    assert hub.count("configuration.json") == 1
+
+
+def test_snapshot_progress_is_automatic(
+    hub: FakeHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot_download(MODEL_ID, endpoint=hub.endpoint)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    snapshot_download(MODEL_ID, endpoint=hub.endpoint, revision="v2")
+    err = capsys.readouterr().err
+    assert "pytorch_model.pt" in err and "kB" in err  # a byte count, not a file count

@@ -26,7 +26,7 @@ def resolve(
     revision: str = "master",
     cache_dir: str | os.PathLike | None = None,
     endpoint: str | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Path:
     """Return a local ModelScope-format directory for ``name_or_dir``.
 

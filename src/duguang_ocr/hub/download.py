@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable
@@ -22,14 +23,25 @@ import requests
 from duguang_ocr.hub.cache import OFFLINE_ENV, atomic_path, atomic_write_bytes, is_offline
 from duguang_ocr.hub.cache import cache_dir as _cache_root
 from duguang_ocr.hub.models import ALIASES, MODEL_FILES
+from duguang_ocr.netutil import root_cause
+from duguang_ocr.progress import progress_bar
 
 MODELSCOPE_ENDPOINT = "https://modelscope.cn"
 ENDPOINT_ENV = "DUGUANG_OCR_ENDPOINT"
 COMPLETE_MARKER = ".complete"
 USER_AGENT = "duguang-ocr (+requests)"
 
+#: ``(connect, read)`` seconds. A reachable hub connects in well under a second and sends
+#: its first byte within a few; these bound how long a dead or silent one can keep us waiting.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 15.0)
+#: Seconds after which no new attempt starts (a body that is arriving is never cut off), so
+#: a hub that accepts connections and never answers fails in about this long, not in
+#: ``retries * read timeout``.
+DEFAULT_DEADLINE: float = 30.0
+
 _CHUNK = 1 << 16
 _MAX_RETRY_AFTER = 30.0
+logger = logging.getLogger(__name__)
 # Network failures worth another attempt. ChunkedEncodingError is what requests raises when the
 # connection closes before Content-Length bytes arrived; it is not a ConnectionError subclass.
 _TRANSIENT = (
@@ -99,7 +111,7 @@ def _fetch_once(
     url: str,
     dest: Path,
     timeout: float | tuple[float, float],
-    progress: bool,
+    progress: bool | None,
     expected_sha256: str | None,
 ) -> None:
     """One attempt: stream ``url`` into a temp file and move it onto ``dest`` if valid.
@@ -127,21 +139,15 @@ def _fetch_once(
 
         digest = hashlib.sha256()
         received = 0
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=expected_len, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name
-            )
+        bar = progress_bar(total=expected_len, unit="B", unit_scale=True, unit_divisor=1024,
+                           desc=dest.name, progress=progress)
         try:
             with atomic_path(dest) as tmp, open(tmp, "wb") as fh:
                 for chunk in response.iter_content(chunk_size=_CHUNK):
                     fh.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+                    bar.update(len(chunk))
                 fh.flush()
                 if expected_len is not None and received != expected_len:
                     raise _RetryableError(
@@ -155,8 +161,12 @@ def _fetch_once(
                         f"got {digest.hexdigest()}"
                     )
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
+
+
+def _timeout_pair(timeout: float | tuple[float, float]) -> tuple[float, float]:
+    """``requests``' timeout as an explicit ``(connect, read)`` pair."""
+    return (float(timeout), float(timeout)) if not isinstance(timeout, tuple) else timeout
 
 
 def download_file(
@@ -164,9 +174,10 @@ def download_file(
     dest: str | os.PathLike[str],
     *,
     retries: int = 3,
-    timeout: float | tuple[float, float] = (10, 60),
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float | None = DEFAULT_DEADLINE,
     backoff: float = 0.5,
-    progress: bool = False,
+    progress: bool | None = False,
     expected_sha256: str | None = None,
     session: requests.Session | None = None,
 ) -> Path:
@@ -174,16 +185,22 @@ def download_file(
 
     Transient failures (connection errors, timeouts, truncated bodies, HTTP 5xx and 429) are
     retried with exponential back-off (``backoff * 2**k`` seconds, or the server's numeric
-    ``Retry-After`` if larger, capped at 30 s). Other 4xx statuses fail at once: asking again
-    for a file that does not exist only wastes time.
+    ``Retry-After`` if larger, capped at 30 s), as long as ``deadline`` seconds have not
+    passed since the first attempt; each retry is logged, so a slow failure is never silent.
+    Other 4xx statuses fail at once: asking again for a file that does not exist only
+    wastes time.
 
     Args:
         url: the file URL.
         dest: final path; written only once the full body has arrived and been verified.
-        retries: total number of attempts (at least 1).
-        timeout: ``requests`` timeout, ``(connect, read)`` seconds.
+        retries: most attempts (at least 1).
+        timeout: ``requests`` timeout, ``(connect, read)`` seconds; the read timeout bounds
+            each wait for data, so a large file on a slow but live link still completes.
+        deadline: no attempt starts, and no retry waits, past this many seconds after the
+            first one (None: only ``retries`` limits them).
         backoff: base delay in seconds before the second attempt; doubles each time.
-        progress: show a ``tqdm`` progress bar on stderr.
+        progress: a byte-count progress bar on stderr (None: when stderr is a terminal or
+            in a notebook, see :mod:`duguang_ocr.progress`).
         expected_sha256: if given, the hex digest the body must have.
         session: a ``requests.Session`` to reuse connections across files.
 
@@ -198,34 +215,43 @@ def download_file(
     if is_offline():
         raise OfflineError(f"offline mode ({OFFLINE_ENV} is set): refusing to download {url}")
     attempts = max(1, int(retries))
+    connect, read = _timeout_pair(timeout)
+    started = time.monotonic()
+    stop_at = None if deadline is None else started + deadline
     own_session = session is None
     sess = requests.Session() if session is None else session
     last_error: BaseException | None = None
+    why = ""
     try:
         for attempt in range(attempts):
             retry_after: float | None = None
+            left = None if stop_at is None else max(stop_at - time.monotonic(), 1.0)
             try:
-                _fetch_once(sess, url, dest, timeout, progress, expected_sha256)
+                attempt_timeout = (connect, round(min(read, left or read), 1))
+                _fetch_once(sess, url, dest, attempt_timeout, progress, expected_sha256)
                 return dest
             except DownloadError:
                 raise
             except _RetryableError as exc:
-                last_error, retry_after = exc, exc.retry_after
+                last_error, why, retry_after = exc, str(exc), exc.retry_after
             except _TRANSIENT as exc:
-                last_error = exc
+                last_error, why = exc, root_cause(exc)
             except requests.RequestException as exc:
                 # Malformed URL, too many redirects, ...: retrying cannot fix these.
                 raise DownloadError(f"GET {url} failed: {exc}") from exc
-            if attempt + 1 < attempts:
-                delay = backoff * (2**attempt)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
-                _sleep(delay)
+            delay = max(backoff * (2**attempt), retry_after or 0.0)
+            left = None if stop_at is None else stop_at - time.monotonic()
+            if attempt + 1 == attempts or (left is not None and left <= delay):
+                break
+            logger.warning("%s: %s; retrying in %.1f s (attempt %d of %d)",
+                           dest.name, why, delay, attempt + 2, attempts)
+            _sleep(delay)
     finally:
         if own_session:
             sess.close()
     raise DownloadError(
-        f"GET {url} failed after {attempts} attempt(s); last error: {last_error}"
+        f"GET {url} failed after {attempt + 1} attempt(s) in "
+        f"{time.monotonic() - started:.0f} s; last error: {why}"
     ) from last_error
 
 
@@ -295,6 +321,60 @@ def is_complete(directory: Path, files: Iterable[str] = MODEL_FILES) -> bool:
     )
 
 
+def _manual_steps(model_id: str, revision: str, directory: Path, missing: list[str],
+                  endpoint: str | None) -> str:
+    """How to put a model in place by hand: the files, their URLs and where they go.
+
+    Shared by the offline refusal and by failed downloads, so both end in the same next step.
+    """
+    listing = "\n".join(
+        f"  {name}: {file_url(model_id, name, revision, endpoint)}" for name in missing
+    )
+    return (
+        f"Or download these files on a machine with access and copy them into {directory} "
+        f"(then create an empty {COMPLETE_MARKER} file there):\n{listing}"
+    )
+
+
+def _prune_empty_dirs(directory: Path, root: Path) -> None:
+    """Remove ``directory`` and its parents up to (not including) ``root`` while they are
+    empty, so a failed first download leaves no empty model folder behind that looks like
+    a cached model (a folder with any file in it, a live writer's temp included, stays)."""
+    directory, root = directory.absolute(), root.absolute()
+    while directory != root and root in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty, or already gone
+            return
+        directory = directory.parent
+
+
+def _fetch_missing(model_id: str, revision: str, directory: Path, missing: list[str],
+                   endpoint: str | None, progress: bool | None) -> None:
+    """Download ``missing`` into ``directory``; on failure remove what is left empty and
+    raise a :class:`DownloadError` that says what to try next."""
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with requests.Session() as session:
+            for name in missing:
+                target = directory / name
+                _remove_stale_temps(target)
+                # Module constants read at call time, so a deployment (or a test) can tune them.
+                download_file(file_url(model_id, name, revision, endpoint), target,
+                              timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
+                              progress=progress, session=session)
+    except DownloadError as exc:
+        _prune_empty_dirs(directory, directory.parents[2])
+        still = [name for name in missing if not (directory / name).is_file()]
+        raise DownloadError(
+            f"could not download model {model_id!r} (revision {revision!r}) from "
+            f"{resolve_endpoint(endpoint)}: {exc}\n"
+            f"Check the network or proxy (HTTPS_PROXY), or point {ENDPOINT_ENV} at a mirror "
+            f"of the hub, then run again: files already fetched are kept.\n"
+            + _manual_steps(model_id, revision, directory, still, endpoint)
+        ) from exc
+
+
 def snapshot_download(
     model_id: str,
     *,
@@ -302,14 +382,15 @@ def snapshot_download(
     cache_dir: str | os.PathLike[str] | None = None,
     endpoint: str | None = None,
     files: Iterable[str] = MODEL_FILES,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Path:
     """Make sure a model's files are in the local cache and return their directory.
 
     A snapshot counts as present only when every file exists *and* the ``.complete`` marker
     does; the marker is written after the last file, so an interrupted run is detected and the
     next call fetches just the files still missing (files are written atomically, so one that
-    exists under its final name is whole).
+    exists under its final name is whole). A failed download removes the folders it created
+    if they are still empty, and its error lists the URLs and the folder for a manual copy.
 
     Args:
         model_id: ModelScope id such as ``"iic/cv_convnextTiny_ocr-recognition-general_damo"``
@@ -318,7 +399,8 @@ def snapshot_download(
         cache_dir: cache root override (see :func:`duguang_ocr.hub.cache.cache_dir`).
         endpoint: hub base URL override (see :func:`resolve_endpoint`).
         files: file names to fetch.
-        progress: show per-file progress bars.
+        progress: per-file byte progress bars (None: when stderr is a terminal or in a
+            notebook).
 
     Returns:
         The snapshot directory.
@@ -339,29 +421,14 @@ def snapshot_download(
     missing = [name for name in names if not (directory / name).is_file()]
     if is_offline():
         what = ", ".join(missing) or f"{COMPLETE_MARKER} marker (an earlier download stopped)"
-        listing = "\n".join(
-            f"  {name}: {file_url(model_id, name, revision, endpoint)}" for name in missing
-        )
         raise OfflineError(
             f"model {model_id!r} (revision {revision!r}) is not fully cached in {directory} and "
             f"offline mode is on ({OFFLINE_ENV}={os.environ.get(OFFLINE_ENV)!r}).\n"
             f"Missing: {what}.\n"
-            f"Either unset {OFFLINE_ENV} and run again with network access, or download these "
-            f"files on another machine and copy them into {directory} (then create an empty "
-            f"{COMPLETE_MARKER} file there):\n{listing}"
+            f"Unset {OFFLINE_ENV} and run again with network access.\n"
+            + _manual_steps(model_id, revision, directory, missing, endpoint)
         )
-
-    directory.mkdir(parents=True, exist_ok=True)
-    with requests.Session() as session:
-        for name in missing:
-            target = directory / name
-            _remove_stale_temps(target)
-            download_file(
-                file_url(model_id, name, revision, endpoint),
-                target,
-                progress=progress,
-                session=session,
-            )
+    _fetch_missing(model_id, revision, directory, missing, endpoint, progress)
     manifest = {
         "model_id": model_id,
         "revision": revision,
