@@ -1,11 +1,15 @@
 """The Python API in a dozen lines: run `python examples/recognize.py` from the repo root."""
 
+import signal
 from pathlib import Path
 
 import cv2
 from PIL import Image
 
 from duguang_ocr import Recognizer
+
+if hasattr(signal, "SIGPIPE"):  # `python examples/recognize.py | head` stops quietly, as
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # Unix tools do (no SIGPIPE on Windows)
 
 here = Path(__file__).parent
 rec = Recognizer()  # the embedded default model: no download, works offline

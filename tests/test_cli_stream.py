@@ -76,19 +76,23 @@ def test_directory_is_recursive_and_sorted(tiny_model_dir, tree, ref, capsys):
     assert _pairs(out) == [(p, ref(p)) for p in expected]
 
 
-def test_list_file_keeps_its_order_and_resolves_relative_paths(tiny_model_dir, tree, ref,
-                                                                tmp_path, capsys):
+def test_list_file_keeps_its_order_and_reads_relative_paths_like_stdin(
+        tiny_model_dir, tree, ref, tmp_path, monkeypatch, capsys):
+    """Relative paths in @FILE are taken from the current directory, as from ``-``, so one
+    list works both ways wherever the list itself lies."""
     absolute = str(tree / "sub" / "c.bmp")
-    listing = tmp_path / "list.txt"
-    # Relative paths are taken from the list's own folder; blank lines are ignored.
+    (tmp_path / "lists").mkdir()
+    listing = tmp_path / "lists" / "list.txt"
     (tmp_path / "imgs").symlink_to(tree, target_is_directory=True)
-    listing.write_text(f"imgs/b.png\n\n{absolute}\nimgs/sub/a.png\r\nimgs/b.png\n",
-                       encoding="utf-8")
+    text = f"imgs/b.png\n\n{absolute}\nimgs/sub/a.png\r\nimgs/b.png\n"  # blank lines ignored
+    listing.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     code, out = _run(capsys, "--model", str(tiny_model_dir), f"@{listing}")
-    names = [str(tmp_path / "imgs/b.png"), absolute, str(tmp_path / "imgs/sub/a.png"),
-             str(tmp_path / "imgs/b.png")]
+    names = ["imgs/b.png", absolute, "imgs/sub/a.png", "imgs/b.png"]
     assert code == 0
     assert _pairs(out) == [(n, ref(n)) for n in names]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert _run(capsys, "--model", str(tiny_model_dir), "-") == (code, out)
 
 
 def test_lmdb_in_order_with_index_names(tiny_model_dir, lmdb_path, ref, capsys):

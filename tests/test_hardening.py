@@ -412,7 +412,10 @@ def test_make_lmdb_killed_at_every_point_never_leaves_a_complete_looking_output(
     for point in ("image:1", "image:45", "rename"):
         _run_killed(MAKE_LMDB_CHILD, point, *cli)
         assert not out.exists(), point
-        assert [n.split("-")[0] for n in others()] == ["out.lmdb.tmp"], point
+        # The first image is validated before the temporary LMDB is opened (a build with no
+        # usable image writes nothing), so that kill leaves nothing at all.
+        expected = [] if point == "image:1" else ["out.lmdb.tmp"]
+        assert [n.split("-")[0] for n in others()] == expected, point
         with pytest.raises(FileNotFoundError):
             LmdbDataset(out)
     report = make_lmdb(out, root=root, progress=False)  # the rerun cleans up and completes

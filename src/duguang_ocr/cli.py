@@ -2,6 +2,16 @@
 
 Each subcommand parses its arguments and calls one library function; ``main(argv)`` returns
 an exit code so tests can call it directly.
+
+Conventions every command follows (tests/test_cli*.py check them):
+
+* results go to stdout, everything else (errors, warnings, progress bars) to stderr;
+* a progress bar shows when stderr is a terminal; ``--progress``/``--no-progress`` force it;
+* an error is one line, ``duguang-ocr: error: ...``, with exit status 2; status 1 means
+  some inputs failed and the rest were done;
+* ``... | head`` ends quietly when the reader closes the pipe;
+* commands that run a model share one option set (:func:`add_model_options`) and build
+  their recognizer with :func:`recognizer_from_args`.
 """
 
 from __future__ import annotations
@@ -13,11 +23,66 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from . import __version__
+from .progress import add_progress_option, progress_bar, progress_enabled
+
+PROG = "duguang-ocr"
 IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .png .bmp .webp .tif .tiff .gif .pbm .pgm .ppm".split()
 )
+#: Exit status after the reader of stdout went away (128 + SIGPIPE, as a shell reports a
+#: tool killed by the signal).
+EXIT_BROKEN_PIPE = 141
 
 
+# ---------------------------------------------------------------------------- shared options
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that runs a recognizer: which model, where, how fast.
+
+    ``recognize`` and ``eval`` (and any later command that reads lines) take exactly this
+    set, so an option added here is available everywhere at once.
+    """
+    g = p.add_argument_group("model and speed")
+    g.add_argument("--model", default=None,
+                   help="model directory (ModelScope format or from `duguang-ocr export`), "
+                   "alias (general, handwritten, scene, document, licenseplate, crnn) or "
+                   "ModelScope id (default: the embedded model, no download)")
+    g.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
+    g.add_argument("--backend", choices=("torch", "onnxruntime"), default=None,
+                   help="default: onnxruntime for an exported directory with only "
+                   "model.onnx, torch otherwise")
+    g.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
+                   "logits move by ~1e-2); fp16: GPUs only")
+    g.add_argument("--mode", choices=("default", "parity", "fast"), default=None,
+                   help="omitted: what the model was trained for (its configuration.json; "
+                   "else default); default: keep-ratio chunks; parity: ModelScope's exact "
+                   "preprocessing; fast: last chunk cut to the line's width (ConvNextViT)")
+    g.add_argument("--quantize", choices=("int8",), default=None,
+                   help="dynamic int8 Linear layers (CPU; ~2x faster, slightly different "
+                   "logits)")
+    g.add_argument("--batch-size", type=int, default=32, help="lines per forward pass")
+    g.add_argument("--beam-width", "--beam", dest="beam_width", type=int, default=1,
+                   help="CTC beam width (1: greedy decoding)")
+    g.add_argument("--num-workers", type=int, default=None,
+                   help="image loading threads (default: 1; 0 loads inline)")
+
+
+def recognizer_from_args(args: argparse.Namespace, **overrides):
+    """A :class:`~duguang_ocr.Recognizer` from :func:`add_model_options`' options; keyword
+    ``overrides`` go to the constructor as well (e.g. ``errors="skip"``)."""
+    from .recognizer import Recognizer
+
+    options = dict(device=args.device, backend=args.backend, dtype=args.dtype, mode=args.mode,
+                   quantize=args.quantize, batch_size=args.batch_size,
+                   beam_width=args.beam_width, num_workers=args.num_workers, **overrides)
+    # Options left unset take the library's defaults, so both always agree.
+    options = {k: v for k, v in options.items() if v is not None}
+    return Recognizer.from_pretrained(args.model, **options)
+
+
+# ----------------------------------------------------------------------------------- inputs
 def _lines(stream) -> Iterator[str]:
     for line in stream:
         if line.strip():
@@ -25,11 +90,10 @@ def _lines(stream) -> Iterator[str]:
 
 
 def _list_file(path: str) -> Iterator[str]:
-    """Paths from a text file, one a line; relative ones are taken from the file's folder."""
-    base = Path(path).parent
+    """Paths from a text file, one a line; relative ones are taken from the current
+    directory, as for paths read from stdin, so one list works both ways."""
     with open(path, encoding="utf-8") as f:
-        for line in _lines(f):
-            yield line if "://" in line or os.path.isabs(line) else str(base / line)
+        yield from _lines(f)
 
 
 def _image_dir(root: str) -> list[str]:
@@ -42,18 +106,18 @@ def _image_dir(root: str) -> list[str]:
     )
 
 
-def _inputs(items: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(name, source) pairs, lazily: ``-`` reads paths from stdin, ``@list.txt`` from a file,
-    a directory expands to its images."""
+def _inputs(items: Sequence[str]) -> Iterator[str]:
+    """Input names, lazily: ``-`` reads paths from stdin, ``@list.txt`` from a file, a
+    directory expands to its images."""
     for item in items:
         if item == "-":
-            yield from ((p, p) for p in _lines(sys.stdin))
+            yield from _lines(sys.stdin)
         elif item.startswith("@") and len(item) > 1:
-            yield from ((p, p) for p in _list_file(item[1:]))
+            yield from _list_file(item[1:])
         elif os.path.isdir(item):
-            yield from ((p, p) for p in _image_dir(item))
+            yield from _image_dir(item)
         else:
-            yield item, item
+            yield item
 
 
 def _lmdb_inputs(path: str) -> Iterator[tuple[str, bytes]]:
@@ -86,24 +150,27 @@ def _count(args: argparse.Namespace) -> int | None:
     return total
 
 
+# --------------------------------------------------------------------------------- commands
+def _print_result(args: argparse.Namespace, name: str, result) -> None:
+    """One result on stdout: ``name<TAB>text``, the text alone with ``--text-only``, or a
+    JSON object. A failed input writes no TSV/text line: its error goes to stderr."""
+    from .recognizer import results_to_json
+
+    if args.json:
+        print(json.dumps({"input": name, **results_to_json([result])[0]}, ensure_ascii=False))
+    elif not result.error:
+        print(result.text if args.text_only else f"{name}\t{result.text}")
+
+
 def cmd_recognize(args: argparse.Namespace) -> int:
     from collections import deque
     from itertools import chain
 
-    from tqdm import tqdm
-
-    from .recognizer import Recognizer, results_to_json
-
     if not args.inputs and not args.lmdb:
         raise ValueError("nothing to recognize: pass images, a directory, @list.txt or --lmdb")
-    rec = Recognizer.from_pretrained(
-        args.model, device=args.device, batch_size=args.batch_size, beam_width=args.beam,
-        mode=args.mode, errors="skip", backend=args.backend, quantize=args.quantize,
-        num_workers=args.num_workers, dtype=args.dtype,
-    )
-    single = (len(args.inputs) == 1 and not args.lmdb and args.inputs[0] != "-"
-              and not args.inputs[0].startswith("@") and not os.path.isdir(args.inputs[0]))
-    pairs = chain(_inputs(args.inputs), _lmdb_inputs(args.lmdb) if args.lmdb else ())
+    rec = recognizer_from_args(args, errors="skip")
+    pairs = chain(((n, n) for n in _inputs(args.inputs)),
+                  _lmdb_inputs(args.lmdb) if args.lmdb else ())
     names: deque[str] = deque()  # names read ahead but not yet printed (two windows at most)
 
     def sources() -> Iterator:
@@ -111,99 +178,33 @@ def cmd_recognize(args: argparse.Namespace) -> int:
             names.append(name)
             yield src
 
-    show = args.progress or sys.stderr.isatty()
-    bar = tqdm(total=_count(args) if show else None, disable=not show, file=sys.stderr,
-               unit="line", dynamic_ncols=True)
+    total = _count(args) if progress_enabled(args.progress) else None
+    bar = progress_bar(total=total, unit="line", progress=args.progress)
     failed = 0
     with bar:
         for result in rec.iter_recognize(sources()):
-            src = names.popleft()
+            name = names.popleft()
             bar.update(1)
             if result.error:
                 failed += 1
-                bar.write(f"duguang-ocr: {result.error}", file=sys.stderr)
-            if args.json:
-                print(json.dumps({"input": src, **results_to_json([result])[0]},
-                                 ensure_ascii=False))
-            elif not result.error:
-                print(result.text if single else f"{src}\t{result.text}")
-            else:
-                print("" if single else f"{src}\t")
+                where = "" if name in result.error else f"{name}: "
+                bar.write(f"{PROG}: {where}{result.error}", file=sys.stderr)
+            _print_result(args, name, result)
             sys.stdout.flush()
     return 1 if failed else 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_model_dir
-
-    out = export_model_dir(args.model, args.out, opset=args.opset)
-    print(f"wrote {out / 'model.onnx'} (+ configuration.json, vocab.txt)")
-    return 0
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    import platform
-
-    import torch
-
-    from . import __version__, hub
-    from .hub.models import ALIASES
-    from .models import list_models
-
-    print(f"duguang-ocr {__version__}")
-    print(f"python {platform.python_version()}, torch {torch.__version__}, "
-          f"cuda {'yes: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no'}")
-    print(f"architectures: {', '.join(list_models())}")
-    print("aliases: " + ", ".join(f"{k} -> {v}" for k, v in sorted(ALIASES.items())))
-    print(f"default model: {hub.DEFAULT_MODEL_DIR}")
-    from .hub.cache import cache_dir
-
-    print(f"cache: {cache_dir()}")
-    return 0
-
-
-def cmd_make_lmdb(args: argparse.Namespace) -> int:
-    from .data.make_lmdb import make_lmdb
-
-    if args.root is not None and args.labels is None:
-        raise ValueError("--root goes with --labels (use --from-folder DIR for a folder data set)")
-    try:
-        report = make_lmdb(
-            args.out, labels=args.labels, root=args.root if args.labels else args.from_folder,
-            source_lmdb=args.from_lmdb, overwrite=args.overwrite, progress=not args.quiet,
-        )
-    except FileExistsError as e:
-        print(f"duguang-ocr: error: {e}", file=sys.stderr)
-        return 2
-    print(report.summary())
-    return 0 if report.written else 1
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth.make import run
-
-    try:
-        return run(args)
-    except FileExistsError as e:
-        print(f"duguang-ocr: error: {e}", file=sys.stderr)
-        return 2
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .evaluate import REALTEST_PROTOCOLS, evaluate, format_table
-    from .recognizer import Recognizer
 
-    rec = Recognizer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size,
-                                     beam_width=args.beam, dtype=args.dtype, mode=args.mode)
     jobs = [(d, args.protocol) for d in args.data]
     if args.realtest:
         root = Path(args.realtest)
         jobs += [(root / s, p) for s, p in REALTEST_PROTOCOLS.items() if (root / s).is_dir()]
     if not jobs:
         raise ValueError("nothing to evaluate: pass --data and/or --realtest")
-    reports = [evaluate(rec, d, p) for d, p in jobs]
+    rec = recognizer_from_args(args)
+    reports = [evaluate(rec, d, p, progress=args.progress) for d, p in jobs]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False))
     else:
@@ -217,9 +218,65 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_model_dir
+
+    out = export_model_dir(args.model, args.out, opset=args.opset)
+    print(f"wrote {out / 'model.onnx'} (+ configuration.json, vocab.txt)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import hub
+    from .devices import available_devices
+    from .hub.cache import CACHE_ENV, OFFLINE_ENV, cache_dir, is_offline
+    from .hub.download import ENDPOINT_ENV, resolve_endpoint
+    from .hub.models import ALIASES
+    from .models import list_models
+
+    print(_version_line())
+    print(f"devices: {', '.join(available_devices())}")
+    print(f"architectures: {', '.join(list_models())}")
+    print("aliases: " + ", ".join(f"{k} -> {v}" for k, v in sorted(ALIASES.items())))
+    print(f"default model: {hub.DEFAULT_MODEL_DIR}")
+    print(f"cache: {cache_dir()} (${CACHE_ENV})")
+    print(f"hub: {resolve_endpoint()} (${ENDPOINT_ENV}); offline: "
+          f"{'yes' if is_offline() else 'no'} (${OFFLINE_ENV})")
+    return 0
+
+
+def _labels_root(args: argparse.Namespace) -> Path | None:
+    """The folder ``make-lmdb`` resolves labels.tsv paths against, for error hints."""
+    if args.labels:
+        return Path(args.root) if args.root else Path(args.labels).parent
+    return Path(args.from_folder) if args.from_folder else None
+
+
+def cmd_make_lmdb(args: argparse.Namespace) -> int:
+    from .data.make_lmdb import make_lmdb
+
+    if args.root is not None and args.labels is None:
+        raise ValueError("--root goes with --labels (use --from-folder DIR for a folder data set)")
+    report = make_lmdb(
+        args.out, labels=args.labels, root=args.root if args.labels else args.from_folder,
+        source_lmdb=args.from_lmdb, overwrite=args.overwrite, progress=args.progress,
+    )
+    print(report.summary())
+    root = _labels_root(args)
+    if root is not None and any(r.startswith("no such file") for _, r in report.skipped):
+        print(f"{PROG}: hint: labels.tsv paths are read relative to {root}; if the images "
+              "are elsewhere, pass --root DIR", file=sys.stderr)
+    return 0 if report.written else 1
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth.make import run
+
+    return run(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import logging
-    import os
 
     from .training import train_from_config
 
@@ -232,56 +289,57 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_precision_and_mode(p: argparse.ArgumentParser) -> None:
-    """``--dtype`` and ``--mode``, shared by ``recognize`` and ``eval``."""
-    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="bf16: GPUs and CPUs with AVX512-BF16/AMX (~2x faster per chunk, "
-                   "logits move by ~1e-2); fp16: GPUs only")
-    p.add_argument("--mode", choices=("default", "parity", "fast"), default=None,
-                   help="default: what the model was trained for (its configuration.json; "
-                   "else keep-ratio chunks); parity: ModelScope's exact preprocessing; fast: "
-                   "last chunk cut to the line's width (ConvNextViT; see README)")
+# ----------------------------------------------------------------------------------- parser
+def _version_line() -> str:
+    import platform
+
+    import torch
+
+    return (f"{PROG} {__version__} (python {platform.python_version()}, "
+            f"torch {torch.__version__})")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="duguang-ocr", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("recognize", help="read text lines from images or URLs")
+def _add_recognize(sub) -> None:
+    p = sub.add_parser(
+        "recognize", help="read text lines from images or URLs",
+        description="Read one line of text from each image. Output: one 'INPUT<TAB>TEXT' "
+        "line per input, in input order, whatever the number of inputs (--text-only: the "
+        "text alone; --json: one object per line). A failed input prints its error on "
+        "stderr, no stdout line, and makes the exit status 1.")
     p.add_argument("inputs", nargs="*",
                    help="image paths, http(s) URLs or directories (recursive, sorted); "
-                   "'-' reads paths from stdin, @FILE from a text file")
-    p.add_argument("--lmdb", help="also read every image of this LMDB data set, in order")
-    p.add_argument("--progress", action="store_true",
-                   help="progress bar on stderr (default: only when stderr is a terminal)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch")
-    p.add_argument("--quantize", choices=("int8",), default=None,
-                   help="dynamic int8 Linear layers (CPU; ~2x faster, slightly different logits)")
-    p.add_argument("--num-workers", type=int, default=None,
-                   help="image loading threads (default: 1; 0 loads inline)")
-    p.add_argument("--model", default=None, help="model dir, alias or ModelScope id (default: embedded)")
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
-    _add_precision_and_mode(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+                   "'-' reads paths from stdin and @FILE from a text file, one a line, "
+                   "relative paths in both taken from the current directory")
+    p.add_argument("--lmdb", help="also read every image of this LMDB data set, in order "
+                   "(named PATH:INDEX in the output)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true",
+                     help="one JSON object per input: input, text, confidences, positions "
+                     "(and error, for a failed input)")
+    out.add_argument("--text-only", action="store_true",
+                     help="print only the text of each line that was read")
+    add_model_options(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_recognize)
 
+
+def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="line/char accuracy on labelled data sets")
-    p.add_argument("--model", default=None, help="model dir, alias or id (default: embedded)")
     p.add_argument("--data", action="append", default=[],
                    help="LMDB dir, folder with labels.tsv, or a labels.tsv (repeatable)")
-    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact")
+    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact",
+                   help="how predictions are compared with labels: exactly, "
+                   "case-insensitively, or on letters and digits only, case-insensitively")
     p.add_argument("--realtest", metavar="DIR",
                    help="evaluate every subset of shared/realtest with its own protocol")
-    p.add_argument("--device", default=None)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--beam", type=int, default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--errors-file", help="write every wrong line as TSV")
-    _add_precision_and_mode(p)
+    add_model_options(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_eval)
 
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train or fine-tune on LMDB data sets (torchrun for DDP)")
     p.add_argument("--config", help="YAML config: a path or a packaged name (tiny_test, "
                    "base, scratch_convnextvit_small, finetune_convnextvit)")
@@ -292,27 +350,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from WORK_DIR/train_state.pt if it exists")
     p.set_defaults(func=cmd_train)
 
+
+def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a model to ONNX (model.onnx + config + vocab)")
     p.add_argument("out", help="output directory")
     p.add_argument("--model", default=None, help="model dir, alias or id (default: embedded)")
-    p.add_argument("--format", choices=("onnx",), default="onnx")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="export format")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset version")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("info", help="versions, models and cache location")
-    p.set_defaults(func=cmd_info)
 
+def _add_make_lmdb(sub) -> None:
     p = sub.add_parser("make-lmdb", help="validate images and build an LMDB training set")
-    p.add_argument("out", help="output LMDB directory (written atomically)")
+    p.add_argument("out", help="output LMDB directory (written atomically; not created when "
+                   "no item is usable)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--labels", help="labels.tsv with 'path<TAB>text' lines")
     src.add_argument("--from-lmdb", help="re-validate and copy another LMDB data set")
     src.add_argument("--from-folder", help="folder data set: DIR/labels.tsv plus images")
     p.add_argument("--root", help="folder the --labels paths are relative to (default: its dir)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
+    p.add_argument("--quiet", dest="progress", action="store_false",
+                   help="same as --no-progress")
     p.set_defaults(func=cmd_make_lmdb)
 
+
+def _add_synth(sub) -> None:
     from .synth.make import add_arguments as add_synth_arguments
 
     p = sub.add_parser("synth", help="render synthetic Chinese/English text lines into an LMDB",
@@ -320,15 +384,51 @@ def build_parser() -> argparse.ArgumentParser:
                        "(installed fonts; scripts/install_fonts.sh) and print lines/s.")
     add_synth_arguments(p)
     p.set_defaults(func=cmd_synth)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version_line(),
+                        help="print the version (and Python's and torch's) and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="`duguang-ocr COMMAND --help` lists its options")
+    for add in (_add_recognize, _add_eval, _add_train, _add_export, _add_make_lmdb,
+                _add_synth):
+        add(sub)
+    p = sub.add_parser("info", help="versions, devices, models, cache and hub settings")
+    p.set_defaults(func=cmd_info)
     return parser
+
+
+def _error(args: argparse.Namespace, exc: BaseException) -> str:
+    """The one-line message for a failure, in command-line terms."""
+    if isinstance(exc, FileExistsError) and hasattr(args, "overwrite"):
+        return f"{args.out} already exists (add --overwrite to replace it)"
+    return str(exc)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null after the reader left, so the interpreter's final flush
+    does not raise a second BrokenPipeError (Python's documented recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (tests' capture)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"duguang-ocr: error: {e}", file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"{PROG}: error: {_error(args, e)}", file=sys.stderr)
         return 2
 
 

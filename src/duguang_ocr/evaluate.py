@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from .progress import progress_bar
+
 PROTOCOLS: dict[str, Callable[[str], str]] = {
     "exact": lambda s: s,
     "ci": lambda s: s.lower(),
@@ -124,14 +126,15 @@ def iter_labelled(data: str | os.PathLike) -> Iterator[tuple[str, object, str]]:
 
 def evaluate(rec, data: str | os.PathLike, protocol: str = "exact",
              name: str | None = None, *, limit: int | None = None,
-             shard: tuple[int, int] = (0, 1)) -> EvalReport:
+             shard: tuple[int, int] = (0, 1), progress: bool | None = None) -> EvalReport:
     """Run ``rec`` (a :class:`~duguang_ocr.Recognizer`) over ``data`` and score it.
 
     Unreadable images count as wrong (empty prediction) and are tallied in ``unreadable``.
     ``limit`` scores only the first N lines; ``shard=(rank, world_size)`` scores every
     ``world_size``-th of them from ``rank`` (training evaluates on all DDP ranks and sums).
     The trainer scores its eval sets with this function, so the numbers it logs are the
-    numbers ``duguang-ocr eval`` prints.
+    numbers ``duguang-ocr eval`` prints. ``progress``: a lines-read bar on stderr (None:
+    when stderr is a terminal or in a notebook, see :mod:`duguang_ocr.progress`).
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
@@ -139,9 +142,11 @@ def evaluate(rec, data: str | os.PathLike, protocol: str = "exact",
     rank, world = shard
     items = list(islice(iter_labelled(data), limit))[rank::world]
     results = rec.iter_recognize([x for _, x, _ in items], errors="skip")
-    for (item, _, label), result in zip(items, results):
-        report.unreadable += not result.ok
-        report.add(item, label, result.text)
+    with progress_bar(results, total=len(items), desc=report.name, unit="line",
+                      progress=progress) as bar:
+        for result, (item, _, label) in zip(bar, items):  # bar first: it counts the last
+            report.unreadable += not result.ok
+            report.add(item, label, result.text)
     return report
 
 

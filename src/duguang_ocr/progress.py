@@ -8,7 +8,9 @@ pipe, where bar redraws would only litter logs. ``True`` and ``False`` force it 
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -32,12 +34,21 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return tty or in_notebook()
 
 
-def progress_bar(*, total: float | None = None, desc: str | None = None, unit: str = "it",
-                 progress: bool | None = None, **kwargs: Any):
+def progress_bar(iterable: Iterable | None = None, *, total: float | None = None,
+                 desc: str | None = None, unit: str = "it", progress: bool | None = None,
+                 **kwargs: Any):
     """A ``tqdm`` bar (``tqdm.auto``: a widget in notebooks) on stderr, disabled unless
-    :func:`progress_enabled`. Use it as a context manager; ``.update(n)`` and ``.write(msg)``
-    work whether or not it shows."""
+    :func:`progress_enabled`. Iterate it to count the items of ``iterable``, or use it as a
+    context manager and call ``.update(n)``; ``.write(msg)`` works whether or not it shows."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=not progress_enabled(progress),
-                dynamic_ncols=True, **kwargs)
+    return tqdm(iterable, total=total, desc=desc, unit=unit,
+                disable=not progress_enabled(progress), dynamic_ncols=True, **kwargs)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """``--progress`` / ``--no-progress`` on an ``argparse`` parser (dest ``progress``,
+    default None: automatic), so every long command spells the choice the same way."""
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: only when stderr is a "
+                        "terminal)")

@@ -102,7 +102,8 @@ def test_from_labels_writes_good_and_reports_bad(dataset, tmp_path):
     assert set(skipped) == set(BAD) | {"missing.png"}
     for rel, (_, _, reason) in BAD.items():
         assert reason in skipped[rel], (rel, skipped[rel])
-    assert skipped["missing.png"] == "no such file"
+    # The path as resolved, not as written in labels.tsv: it shows where it was looked for.
+    assert skipped["missing.png"] == f"no such file: {dataset / 'missing.png'}"
     summary = report.summary(max_items=3)
     assert summary.startswith(f"wrote 4 samples to {out}; skipped 7")
     assert summary.endswith("... and 4 more")
@@ -210,7 +211,9 @@ def test_cli_make_lmdb(dataset, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "wrote 4 samples" in printed and "skipped bad/zero.png: empty file" in printed
     assert main(["make-lmdb", "--from-folder", str(dataset), str(out), "--quiet"]) == 2
-    assert "already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{out} already exists (add --overwrite to replace it)" in err
+    assert "overwrite=True" not in err  # command-line wording, not Python's
     assert main(["make-lmdb", "--from-lmdb", str(out), str(tmp_path / "c.lmdb"),
                  "--quiet"]) == 0
     assert read_count(tmp_path / "c.lmdb") == 4
@@ -222,12 +225,31 @@ def test_cli_make_lmdb(dataset, tmp_path, capsys):
         main(["make-lmdb", "--from-folder", str(dataset), "--from-lmdb", str(out), "x"])
 
 
-def test_cli_exit_1_when_nothing_written(tmp_path, capsys):
+def test_cli_nothing_usable_writes_nothing_and_the_fixed_rerun_works(tmp_path, capsys):
     (tmp_path / "z.png").write_bytes(b"")
     (tmp_path / "labels.tsv").write_text("z.png\tzero\n", encoding="utf-8")
-    assert main(["make-lmdb", "--from-folder", str(tmp_path), str(tmp_path / "o.lmdb"),
-                 "--quiet"]) == 1
-    assert "wrote 0 samples" in capsys.readouterr().out
+    out = tmp_path / "o.lmdb"
+    assert main(["make-lmdb", "--from-folder", str(tmp_path), str(out), "--quiet"]) == 1
+    assert "no usable samples" in capsys.readouterr().out
+    assert not list(tmp_path.glob("o.lmdb*"))  # no empty data set blocking the rerun
+    (tmp_path / "z.png").write_bytes(encode())
+    assert main(["make-lmdb", "--from-folder", str(tmp_path), str(out), "--quiet"]) == 0
+    assert read_count(out) == 1
+
+
+def test_cli_missing_images_hint_at_root(dataset, tmp_path, capsys):
+    """labels.tsv paths relative to another folder: every image is 'missing'; the message
+    shows where each was looked for and the hint names --root."""
+    labels = tmp_path / "elsewhere" / "labels.tsv"
+    labels.parent.mkdir()
+    labels.write_text("good/a.png\tx\n", encoding="utf-8")
+    assert main(["make-lmdb", "--labels", str(labels), str(tmp_path / "o.lmdb"),
+                 "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert f"no such file: {labels.parent / 'good' / 'a.png'}" in captured.out
+    assert f"relative to {labels.parent}" in captured.err and "--root" in captured.err
+    assert main(["make-lmdb", "--labels", str(labels), "--root", str(dataset),
+                 str(tmp_path / "o.lmdb"), "--no-progress"]) == 0
 
 
 # Runs the real CLI, with validation slowed to >= 1 ms per image so that the kill lands

@@ -148,7 +148,10 @@ def test_cli_synth_in_process(tmp_path, fonts, capsys):
     assert read_all(out) == list(iter_synth(
         6, 2, generator=LineGenerator.default(fonts=fonts, max_width_ratio=RATIO)))
     assert cli_main(["synth", str(out), "--n", "2"]) == 2  # exists, no --overwrite
-    assert "already exists" in capsys.readouterr().err
+    assert "already exists (add --overwrite to replace it)" in capsys.readouterr().err
+    # Progress: none when stderr is not a terminal, a lines bar with --progress.
+    assert cli_main(["synth", str(out), "--n", "2", "--overwrite", "--progress"]) == 0
+    assert "2/2" in capsys.readouterr().err
 
 
 def test_cli_synth_subprocess(tmp_path, fonts):

@@ -14,13 +14,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
 import lmdb
-from tqdm import tqdm
 
 from ..io import ImageLoadError, load_image
+from ..progress import progress_bar
 from .folder import read_labels
 from .lmdb import IMAGE_KEY, LABEL_KEY, read_count, write_lmdb
 
@@ -37,7 +38,11 @@ class MakeLmdbReport:
 
     def summary(self, max_items: int = 50) -> str:
         """Human-readable report listing at most ``max_items`` skipped items."""
-        lines = [f"wrote {self.written} samples to {self.out}; skipped {len(self.skipped)}"]
+        if self.written:
+            lines = [f"wrote {self.written} samples to {self.out}; skipped {len(self.skipped)}"]
+        else:
+            lines = [f"no usable samples ({len(self.skipped)} skipped): {self.out} was not "
+                     "written"]
         lines += [f"  skipped {item}: {reason}" for item, reason in self.skipped[:max_items]]
         if len(self.skipped) > max_items:
             lines.append(f"  ... and {len(self.skipped) - max_items} more")
@@ -73,7 +78,7 @@ def _from_labels(labels: Path, root: Path) -> tuple[int, Iterator[_Candidate]]:
             try:
                 yield _Candidate(rel, (root / rel).read_bytes(), text, None)
             except FileNotFoundError:
-                yield _Candidate(rel, None, text, "no such file")
+                yield _Candidate(rel, None, text, f"no such file: {root / rel}")
             except IsADirectoryError:
                 yield _Candidate(rel, None, text, "is a directory")
             except OSError as e:
@@ -109,7 +114,7 @@ def _from_lmdb(source: Path) -> tuple[int, Iterator[_Candidate]]:
 
 
 def _valid_samples(candidates: Iterator[_Candidate], report: MakeLmdbReport,
-                   bar: tqdm) -> Iterator[tuple[bytes, str]]:
+                   bar) -> Iterator[tuple[bytes, str]]:
     for item, data, text, reason in candidates:
         bar.update(1)
         if reason is None and not text.strip():
@@ -169,7 +174,7 @@ def make_lmdb(
     root: str | os.PathLike | None = None,
     source_lmdb: str | os.PathLike | None = None,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> MakeLmdbReport:
     """Validate images and write them with their labels to an LMDB data set at ``out``.
 
@@ -185,7 +190,9 @@ def make_lmdb(
     an empty label, are skipped and listed in the report. Labels are stored verbatim
     (readers normalise them). The output appears only when complete (temporary directory
     plus rename), so an interrupted run leaves no half-written ``out``; stale temporary
-    directories of earlier interrupted runs are removed.
+    directories of earlier interrupted runs are removed. When no item is usable nothing is
+    written (``report.written == 0``): an empty data set would only block the corrected
+    rerun. ``progress``: a bar on stderr (None: when stderr is a terminal or in a notebook).
 
     Raises:
         ValueError: no source or more than one source was given.
@@ -212,10 +219,12 @@ def make_lmdb(
         labels_path = Path(labels) if labels is not None else Path(root) / "labels.tsv"
         total, candidates = _from_labels(labels_path, Path(root or labels_path.parent))
     report = MakeLmdbReport(out=out)
-    with tqdm(total=total, disable=not progress, desc=f"make-lmdb {out.name}",
-              unit="img") as bar:
-        report.written = write_lmdb(_valid_samples(candidates, report, bar), out,
-                                    overwrite=overwrite)
+    with progress_bar(total=total, desc=f"make-lmdb {out.name}", unit="img",
+                      progress=progress) as bar:
+        samples = _valid_samples(candidates, report, bar)
+        first = next(samples, None)  # nothing usable: leave ``out`` as it was
+        if first is not None:
+            report.written = write_lmdb(chain([first], samples), out, overwrite=overwrite)
     if report.skipped:
         logger.warning("%s: skipped %d of %d items", out, len(report.skipped), total)
     return report

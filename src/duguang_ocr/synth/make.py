@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from ..data.lmdb import write_lmdb
+from ..progress import add_progress_option, progress_bar
 from .corpus import TextSampler, load_charset
 from .fonts import FontSet, discover_fonts
 from .render import LineTooWide, RenderConfig, render_line
@@ -173,6 +174,7 @@ def make_synth_lmdb(
     fonts: FontSet | None = None,
     max_chars: int = 40,
     overwrite: bool = False,
+    progress: bool | None = False,
 ) -> int:
     """Render ``n`` synthetic lines into an LMDB data set at ``out``; returns ``n``.
 
@@ -191,12 +193,17 @@ def make_synth_lmdb(
         fonts: faces to draw with (default: every installed font, see ``discover_fonts``).
         max_chars: longest text, in characters.
         overwrite: replace an existing ``out``.
+        progress: a lines-rendered bar on stderr (None: when stderr is a terminal or in a
+            notebook, see :mod:`duguang_ocr.progress`).
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     gen = LineGenerator.default(charset=charset, fonts=fonts, config=config, height=height,
                                 max_width_ratio=max_width_ratio, max_chars=max_chars)
-    return write_lmdb(iter_synth(n, seed, workers, gen, image_format), out, overwrite=overwrite)
+    samples = iter_synth(n, seed, workers, gen, image_format)
+    with progress_bar(samples, total=n, desc=f"synth {Path(out).name}", unit="line",
+                      progress=progress) as bar:
+        return write_lmdb(bar, out, overwrite=overwrite)
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -204,16 +211,19 @@ def add_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
     ``python -m duguang_ocr.synth.make`` and ``duguang-ocr synth``."""
     ap.add_argument("out", type=Path, help="output LMDB directory")
     ap.add_argument("--n", type=int, default=1000, help="number of lines (default 1000)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="sample i depends only on (seed, i), whatever --workers is")
     ap.add_argument("--workers", type=int, default=1, help="rendering processes")
     ap.add_argument("--max-width", type=float, default=None,
                     help=f"keep lines at most this wide at height {CHUNK_HEIGHT} "
                          f"(e.g. {CHUNK_WIDTH}: one model chunk)")
     ap.add_argument("--height", type=int, default=32,
                     help="stored image height; 0 keeps the rendering resolution")
-    ap.add_argument("--format", choices=("png", "jpg"), default="png")
-    ap.add_argument("--max-chars", type=int, default=40)
-    ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--format", choices=("png", "jpg"), default="png",
+                    help="stored image format (jpg: quality 95, ~3x smaller)")
+    ap.add_argument("--max-chars", type=int, default=40, help="longest text, in characters")
+    ap.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    add_progress_option(ap)
     return ap
 
 
@@ -225,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     count = make_synth_lmdb(args.out, args.n, args.seed, args.workers, ratio,
                             height=args.height or None, image_format=args.format,
-                            max_chars=args.max_chars, overwrite=args.overwrite)
+                            max_chars=args.max_chars, overwrite=args.overwrite,
+                            progress=args.progress)
     dt = time.perf_counter() - t0
     workers = max(1, args.workers)
     print(f"wrote {count} lines to {args.out} in {dt:.1f} s: {count / dt:.1f} lines/s "
