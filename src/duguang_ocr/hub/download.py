@@ -251,7 +251,7 @@ def download_file(
             sess.close()
     raise DownloadError(
         f"GET {url} failed after {attempt + 1} attempt(s) in "
-        f"{time.monotonic() - started:.0f} s; last error: {why}"
+        f"{time.monotonic() - started:.1f} s; last error: {why}"
     ) from last_error
 
 
