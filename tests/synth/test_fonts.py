@@ -98,6 +98,8 @@ def test_fonts_from_an_extra_directory(tmp_path, latin_face, monkeypatch):
     assert F.font_dirs()[0] == tmp_path
     files = F.find_font_files([tmp_path])
     assert files == [Path(latin_face.path).resolve()]  # the same file is found once
+    monkeypatch.setenv(F.SYSTEM_FONTS_ENV, "0")  # only the named directories
+    assert F.font_dirs() == [tmp_path]
     fs = discover_fonts(list("Aa0中"), dirs=[tmp_path], use_disk_cache=False)
     assert any(f.path == str(Path(latin_face.path).resolve()) for f in fs.faces)
 

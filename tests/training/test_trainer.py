@@ -153,3 +153,29 @@ def test_logged_eval_equals_duguang_ocr_eval_on_wide_lines(tmp_path, capsys):
     report = evaluate(onnx, data["eval"])
     assert (report.line_acc, report.char_acc, report.ned) == pytest.approx(
         (best["line_acc"], best["char_acc"], best["ned"]), abs=1e-9)
+
+
+def test_time_limit_ends_the_run_annealed(tiny_lmdb, tmp_path, monkeypatch):
+    """train.time_limit: the cosine follows the clock and the run ends (saved, evaluated) when
+    the budget is used, long before max_steps."""
+    import duguang_ocr.training.trainer as trainer_mod
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(trainer_mod.time, "monotonic", lambda: clock["t"])
+    cfg = config(tiny_lmdb, "train.max_steps=1000", "train.time_limit=1.0",
+                 "optim.warmup_steps=2", "eval.every_steps=0")
+    t = Trainer(cfg, tmp_path / "run")
+    step = t._optimizer_step
+
+    def timed_step():  # every optimizer step takes 6 "seconds": 10 steps fill the minute
+        clock["t"] += 6.0
+        return step()
+
+    t._optimizer_step = timed_step
+    out = t.fit()
+    assert out["step"] == 10 and t.total_steps == 10
+    lrs = [r["lr"] for r in records(tmp_path / "run", "train")]
+    assert lrs[-1] == pytest.approx(cfg.optim.lr * cfg.optim.min_lr_ratio, rel=0.05)
+    assert [r["step"] for r in records(tmp_path / "run", "eval")] == [10]
+    state = torch.load(tmp_path / "run" / "train_state.pt", weights_only=True)
+    assert state["step"] == 10 and state["elapsed"] == pytest.approx(60.0)

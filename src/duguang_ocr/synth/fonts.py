@@ -30,6 +30,7 @@ from PIL import ImageFont
 logger = logging.getLogger(__name__)
 
 FONT_DIRS_ENV = "DUGUANG_OCR_FONTS"
+SYSTEM_FONTS_ENV = "DUGUANG_OCR_SYSTEM_FONTS"
 SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 CJK_PROBE = "的一国"  # a face that draws these is treated as a CJK (Chinese) font
@@ -98,11 +99,13 @@ def load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
 
 def font_dirs(extra: Iterable[str | os.PathLike] | None = None) -> list[Path]:
     """Directories searched for fonts: ``extra``, then ``$DUGUANG_OCR_FONTS``, then the
-    system font directories (only those that exist)."""
+    system font directories (only those that exist) unless ``$DUGUANG_OCR_SYSTEM_FONTS`` is
+    ``0``: a training machine may hold fonts that a held-out check set uses."""
     dirs: list[Path] = [Path(d) for d in (extra or [])]
     env = os.environ.get(FONT_DIRS_ENV, "")
     dirs += [Path(d) for d in env.split(os.pathsep) if d]
-    dirs += [Path(d) for d in SYSTEM_FONT_DIRS]
+    if os.environ.get(SYSTEM_FONTS_ENV, "1") != "0":
+        dirs += [Path(d) for d in SYSTEM_FONT_DIRS]
     seen: set[Path] = set()
     out = []
     for d in dirs:

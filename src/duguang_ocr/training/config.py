@@ -93,6 +93,9 @@ class TrainSection:
     batch_size: int = 32  # per process and micro-batch
     max_epochs: int = 10
     max_steps: int | None = None  # optimizer steps; when set it replaces max_epochs
+    # Minutes of training, resumed runs included: the cosine anneals by then (or by the step
+    # limit, whichever comes first) and the run ends there. null: no limit.
+    time_limit: float | None = None
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 needs CUDA)
     device: str | None = None  # cpu, cuda, cuda:N; null: CUDA when available
@@ -211,6 +214,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (cfg.train.batch_size >= 1, "train.batch_size must be >= 1"),
         (cfg.train.max_epochs >= 1, "train.max_epochs must be >= 1"),
         (cfg.train.max_steps is None or cfg.train.max_steps >= 1, "train.max_steps must be >= 1"),
+        (cfg.train.time_limit is None or cfg.train.time_limit > 0,
+         "train.time_limit must be > 0 minutes"),
         (cfg.train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}"),
         (cfg.train.save_every >= 1 and cfg.train.log_every >= 1,
          "train.save_every and train.log_every must be >= 1"),

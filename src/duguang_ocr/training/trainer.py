@@ -43,11 +43,16 @@ INFERENCE_MODE = {"keep_ratio": "default", "squash": "parity"}
 logger = logging.getLogger(__name__)
 
 
-def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
-    """Multiplier of the peak learning rate at optimizer step ``step`` (0-based)."""
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float,
+              time_fraction: float = 0.0) -> float:
+    """Multiplier of the peak learning rate at optimizer step ``step`` (0-based).
+
+    ``time_fraction`` (the share of ``train.time_limit`` used) moves the cosine as far as the
+    step count does when it is further along: a time-budgeted run anneals by its deadline.
+    """
     if step < warmup:
         return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    progress = min(1.0, max(time_fraction, (step - warmup) / max(1, total - warmup)))
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -171,10 +176,18 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, c.optim.weight_decay), lr=c.optim.lr,
             betas=tuple(c.optim.betas))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, functools.partial(
-            lr_factor, warmup=c.optim.warmup_steps, total=self.total_steps,
-            min_ratio=c.optim.min_lr_ratio))
+        self.elapsed, self._t_resumed = 0.0, time.monotonic()
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_factor(
+                step, c.optim.warmup_steps, self.total_steps, c.optim.min_lr_ratio,
+                self.time_fraction()))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
+        if c.data.num_workers:
+            # A worker forked while OpenCV's thread pool has threads (this process resized
+            # images before, e.g. checking the data) hangs in its first cv2 call.
+            import cv2
+
+            cv2.setNumThreads(1)
         self.loader = DataLoader(
             self.train_set, batch_sampler=self.sampler, collate_fn=self.collate,
             num_workers=c.data.num_workers, worker_init_fn=distributed.seed_worker,
@@ -197,6 +210,7 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.scheduler.load_state_dict(s["scheduler"])
+        self.elapsed = float(s.get("elapsed", 0.0))
         self.scaler.load_state_dict(s["scaler"])
         self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
         self.best, self.dropped = s["best"], dict(s["dropped"])
@@ -226,6 +240,7 @@ class Trainer:
         info = self.info
         last_eval: dict = {}
         self.until = min(self.total_steps, stop_at or self.total_steps)
+        self._t_resumed = time.monotonic()
         if self.step >= self.until:
             logger.info("nothing to do: the run is at step %d of %d", self.step, self.total_steps)
             return self._summary(last_eval)
@@ -264,6 +279,9 @@ class Trainer:
                 self._micro_batch(next(batches), 1.0 / group, sync=i == group - 1)
             grad_norm = self._optimizer_step()
             self.step += 1
+            if self.time_fraction() >= 1.0 and self.step < self.until:
+                logger.info("train.time_limit reached at step %d: finishing", self.step)
+                self.until = self.total_steps = self.step
             self.batch_in_epoch += group
             epoch_end = self.batch_in_epoch >= n_batches
             if epoch_end:
@@ -309,6 +327,16 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
         return norm
+
+    def time_fraction(self) -> float:
+        """Share of ``train.time_limit`` used by this run (resumed runs included); 0 without
+        a limit. Rank 0's clock decides for every rank, so DDP ranks stop together."""
+        limit = self.cfg.train.time_limit
+        if not limit:
+            return 0.0
+        used = self.elapsed + time.monotonic() - self._t_resumed
+        return distributed.all_reduce_sum([used if self.info.is_main else 0.0],
+                                          self.info)[0] / (limit * 60)
 
     def _autocast(self):
         p = self.cfg.train.precision
@@ -421,6 +449,7 @@ class Trainer:
         checkpoint.save_state(self.state_path, {
             "version": checkpoint.STATE_VERSION, "step": self.step, "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch, "total_steps": self.total_steps,
+            "elapsed": self.elapsed + time.monotonic() - self._t_resumed,
             "best": self.best, "dropped": dict(self.dropped), "rng": rng,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Train the default model on one CUDA GPU within a time budget, rendering synthetic lines on
+# every CPU core, with no network (a lent GPU machine). The same trainer and config as on a
+# CPU (`duguang-ocr train --config default_model`), with GPU settings:
+#
+#   bash scripts/train_default_model_gpu.sh OUT MINUTES [INIT_DIR] [--set key=value ...]
+#
+# INIT_DIR (optional, "-" for none): continue from these weights (a model dir, e.g. the
+# package's hub/default) with a fresh schedule. Carried beside the checkout (git-ignored):
+#   .fonts/fonts.tar.xz   the synth fonts (tar of /usr/share/fonts/truetype/{wqy,arphic,...})
+#   .gpudata/real/NAME/   the real crops, shrunk (scripts/shrink_lmdb.py), labels.tsv each
+#   .whl/lmdb-*.whl       py-lmdb for that machine's Python
+# OUT gets train.log, metrics.jsonl, errors.tsv and last/ (the final weights).
+set -uo pipefail
+out=${1:?OUT}
+minutes=${2:?MINUTES}
+init=${3:--}
+shift $(( $# >= 3 ? 3 : $# ))
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+# Only the carried fonts: the machine's own may include a held-out check set's fonts.
+export DUGUANG_OCR_FONTS=/tmp/fonts DUGUANG_OCR_SYSTEM_FONTS=0
+if ! python3 -c "import lmdb" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
+fi
+mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
+workers=$(( $(nproc) - 1 ))
+# Also fills the font coverage cache that every DataLoader worker then reads.
+python3 -m duguang_ocr.cli synth /tmp/synth_val.lmdb --n 1000 --seed 777 \
+  --workers "$workers" --overwrite || exit 1
+real=$(ls -d .gpudata/real/*/ 2>/dev/null | sed 's:/$::' | paste -sd, -)
+init_set=()
+[ "$init" != "-" ] && init_set=(--set "model.init=$init" --set model.vocab=null --set model.arch={})
+# Batch 256 at lr 2e-3; the digit stage of the curriculum lasts 250 steps at this batch size.
+timeout $(( ${minutes%.*} * 60 + 120 )) python3 -m duguang_ocr.cli train \
+  --config default_model --work-dir /tmp/run \
+  --set "data.train=[$real]" --set "data.eval=[/tmp/synth_val.lmdb]" \
+  --set train.device=cuda --set train.precision=bf16 --set train.batch_size=256 \
+  --set optim.lr=2e-3 --set optim.warmup_steps=300 --set "data.num_workers=$workers" \
+  --set "train.time_limit=$minutes" --set train.max_steps=100000 \
+  --set "data.synth.curriculum={digits: 64000, mixed: 256000}" \
+  --set eval.every_steps=500 --set train.save_every=250 --set train.log_every=50 \
+  "${init_set[@]}" "$@" > "$out/train.log" 2>&1
+echo "train exit $?" >> "$out/train.log"
+tail -5 "$out/train.log"
+cp /tmp/run/metrics.jsonl /tmp/run/errors.tsv "$out/" 2>/dev/null
+cp -r /tmp/run/last "$out/last" 2>/dev/null
+exit 0
