@@ -410,8 +410,9 @@ class Trainer:
             rec = self._recognizer()
             for name, path in self.eval_sets:
                 totals = EvalTotals(name)
+                # No bar: the trainer logs its own metrics, and every rank would draw one.
                 totals.report = evaluate(rec, path, "exact", name=name, limit=e.max_samples,
-                                         shard=(info.rank, info.world_size))
+                                         shard=(info.rank, info.world_size), progress=False)
                 results.append(totals.reduce(info, e.num_errors))
         finally:
             self.model.train()
