@@ -289,6 +289,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_data(args: argparse.Namespace) -> int:
+    from .data.check import check_data, collate_for, describe_model, open_sets
+    from .data.lmdb_dataset import iter_labels
+    from .data.text import to_halfwidth
+    from .training import load_config
+    from .training.checkpoint import peek_model
+    from .training.config import parse_overrides
+
+    flags = {"model.init": args.model, "model.vocab": args.vocab, "data.unknown": args.unknown,
+             "data.normalize_width": args.normalize_width}
+    cfg = load_config(args.config, {**parse_overrides(args.set),
+                                    **{k: v for k, v in flags.items() if v is not None}})
+    m, d = cfg.model, cfg.data
+    sets = open_sets(args.sets)
+    try:
+        def labels():  # for model.vocab=from_data, as the trainer reads them
+            norm = to_halfwidth if d.normalize_width else str
+            return (norm(t) for ds in sets for t in iter_labels(ds))
+
+        config, vocab, name = peek_model(m, labels)
+        collate = collate_for(vocab, config, unknown=d.unknown, preprocess=m.preprocess,
+                              num_chunks=m.num_chunks, img_width=m.img_width)
+        report = check_data(sets, collate, normalize_width=d.normalize_width,
+                            decode=args.decode, model=describe_model(name, collate),
+                            progress=args.progress)
+    finally:
+        for ds in sets:
+            getattr(ds, "close", lambda: None)()
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format())
+    return 0 if report.kept else 1
+
+
 # ----------------------------------------------------------------------------------- parser
 def _version_line() -> str:
     import platform
@@ -351,6 +383,38 @@ def _add_train(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
+def _add_check_data(sub) -> None:
+    p = sub.add_parser(
+        "check-data", help="what training will see, change and drop in line data sets",
+        description="Read every sample once and report sizes, label lengths, symbols outside "
+        "the vocabulary, labels too long for their line, unreadable and duplicate images, "
+        "label normalisation and what each epoch will drop, by the trainer's own rules. "
+        "`train` logs the same report before its first step.")
+    p.add_argument("sets", nargs="+", metavar="SET",
+                   help="LMDB dir, folder with labels.tsv, or a labels.tsv file")
+    p.add_argument("--config", help="the training config to check against (default: "
+                   "base.yaml's defaults); the options below override it")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. model.preprocess=squash (repeatable)")
+    p.add_argument("--model", default=None,
+                   help="model.init: a variant to train from scratch (convnextvit_small, "
+                   "crnn_lite...) or the model dir/alias/id you fine-tune")
+    p.add_argument("--vocab", default=None,
+                   help="model.vocab: a vocab.txt, a model whose vocabulary to use, charset "
+                   "or from_data (default: the model's own; from_data for a fresh variant)")
+    p.add_argument("--unknown", choices=("skip", "drop_chars"), default=None,
+                   help="data.unknown: what training does with out-of-vocabulary labels")
+    p.add_argument("--no-normalize-width", dest="normalize_width", action="store_const",
+                   const=False, default=None,
+                   help="data.normalize_width=false: keep full-width ASCII forms in labels")
+    p.add_argument("--decode", action="store_true",
+                   help="decode every image (~40x slower than reading headers; also finds "
+                   "truncated files)")
+    add_progress_option(p)
+    p.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p.set_defaults(func=cmd_check_data)
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a model to ONNX (model.onnx + config + vocab)")
     p.add_argument("out", help="output directory")
@@ -392,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version (and Python's and torch's) and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 help="`duguang-ocr COMMAND --help` lists its options")
-    for add in (_add_recognize, _add_eval, _add_train, _add_export, _add_make_lmdb,
-                _add_synth):
+    for add in (_add_recognize, _add_eval, _add_train, _add_check_data, _add_export,
+                _add_make_lmdb, _add_synth):
         add(sub)
     p = sub.add_parser("info", help="versions, devices, models, cache and hub settings")
     p.set_defaults(func=cmd_info)

@@ -7,6 +7,7 @@ from duguang_ocr.training.config import (
     find_config,
     flat_overrides,
     load_config,
+    run_length,
     save_config,
 )
 
@@ -96,3 +97,29 @@ def test_saved_config_round_trips(tmp_path):
     cfg = load_config("tiny_test", ["data.train=[x.lmdb]", "optim.lr=0.25"])
     save_config(cfg, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml") == cfg
+
+
+def test_explicit_max_epochs_beats_the_files_max_steps(caplog):
+    """tiny_test says max_steps: 40; README's train(..., max_epochs=15) must train 15 epochs."""
+    with caplog.at_level("WARNING", logger="duguang_ocr"):
+        cfg = load_config("tiny_test", ["train.max_epochs=15"])
+    assert (cfg.train.max_epochs, cfg.train.max_steps) == (15, None)
+    assert "train.max_epochs=15 (passed explicitly) wins over" in caplog.text
+    both = load_config("tiny_test", ["train.max_epochs=15", "train.max_steps=7"])
+    assert (both.train.max_epochs, both.train.max_steps) == (15, 7)
+    assert load_config("tiny_test", ["train.max_steps=9"]).train.max_steps == 9
+
+
+def test_run_length_says_which_limit_wins(caplog):
+    t = load_config("tiny_test").train  # max_steps 40, max_epochs at its default
+    with caplog.at_level("INFO", logger="duguang_ocr"):
+        assert run_length(t, 8) == 40
+    assert "40 steps = 5.0 epochs of 8 steps (train.max_steps=40)" in caplog.text
+    assert "WARNING" not in caplog.text
+    caplog.clear()
+    t.max_epochs = 15
+    with caplog.at_level("INFO", logger="duguang_ocr"):
+        assert run_length(t, 8) == 40
+    assert "both set: max_steps wins" in caplog.text
+    t.max_steps = None
+    assert run_length(t, 8, log=False) == 120

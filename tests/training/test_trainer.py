@@ -1,4 +1,5 @@
 import json
+import logging
 
 import pytest
 import torch
@@ -179,3 +180,45 @@ def test_time_limit_ends_the_run_annealed(tiny_lmdb, tmp_path, monkeypatch):
     assert [r["step"] for r in records(tmp_path / "run", "eval")] == [10]
     state = torch.load(tmp_path / "run" / "train_state.pt", weights_only=True)
     assert state["step"] == 10 and state["elapsed"] == pytest.approx(60.0)
+
+
+def test_data_check_at_the_start_logs_what_each_epoch_drops(tmp_path, caplog):
+    items = [(png("hello"), "hello"), (b"not an image", "red"), (png("zz"), "zz")]
+    write_lmdb(items * 4, tmp_path / "t.lmdb")
+    (tmp_path / "vocab.txt").write_text("h\ne\nl\no\nr\nd\n", encoding="utf-8")
+    sets = [f"data.train=[{tmp_path / 't.lmdb'}]", f"model.vocab={tmp_path / 'vocab.txt'}"]
+    with caplog.at_level("INFO", logger="duguang_ocr"):
+        Trainer(load_config("tiny_test", sets), tmp_path / "w").close()
+    assert ("data check: will train on 4 of 12 lines; dropped every epoch: 8 (bad 4, "
+            "unknown_skipped 4)") in caplog.text
+    assert "8 of 12 training lines will be dropped every epoch" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="duguang_ocr"):
+        Trainer(load_config("tiny_test", [*sets, "data.check=false"]), tmp_path / "w").close()
+    assert "data check" not in caplog.text
+    (tmp_path / "vocab.txt").write_text("x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no training line survives the data check"):
+        Trainer(load_config("tiny_test", sets), tmp_path / "w")
+
+
+def test_train_max_epochs_beats_tiny_tests_max_steps(tiny_lmdb, tmp_path):
+    out = train("convnextvit_test", tiny_lmdb["train"], None, tmp_path, config="tiny_test",
+                max_epochs=1)
+    assert out["step"] == 12  # one epoch of 96 lines in batches of 8, not tiny_test's 40
+
+
+def test_train_logs_to_the_console_unless_logging_is_configured(monkeypatch, capsys):
+    from duguang_ocr.training import _console_log
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    log = logging.getLogger("duguang_ocr.training.trainer")
+    with _console_log(True):
+        log.info("visible")
+    with _console_log(False):
+        log.info("hidden")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])
+    with _console_log(True):
+        log.info("the application's business")
+    err = capsys.readouterr().err
+    assert "INFO visible" in err and "hidden" not in err and "business" not in err
+    assert not logging.getLogger("duguang_ocr").handlers

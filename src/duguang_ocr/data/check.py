@@ -7,13 +7,12 @@ unreadable images, duplicate images, the label normalisation that will be applie
 many lines each epoch will drop and why. ``duguang-ocr check-data`` prints it and the
 trainer logs it at the start of every run, so both go through this one function.
 
-The drop rules are the training collate's (:class:`~.collate.LineCollator`): a sample the
-reader cannot return is ``bad``; under ``data.unknown=skip`` a label with any symbol outside
-the vocabulary is ``unknown_skipped`` (under ``drop_chars`` only one left empty); then a
-label needing more CTC frames than its line yields is ``too_long``. Frames are counted as
-the model will see the line: kept aspect ratio at height 32 and as many 300-px chunks as it
-needs (chunked models; :func:`~..preprocess.plan_line` without parity) or a canvas of the
-line's own width (whole-line models).
+The verdict on each line is the training collate's own (:class:`~.collate.LineCollator`:
+its ``plan``, ``frames`` and ``encode``), so the report's drop counts are what every epoch
+drops: a sample the reader cannot return is ``bad``; under ``data.unknown=skip`` a label
+with any symbol outside the vocabulary is ``unknown_skipped`` (under ``drop_chars`` only one
+left empty); then a label needing more CTC frames than its line yields is ``too_long``.
+Lines are measured before augmentation, which can change a line's width a little.
 
 Images are sized from their headers (:func:`~..io.image_size`), so a 100k-line LMDB is
 checked in seconds; ``decode=True`` decodes every image as training will, which also
@@ -26,18 +25,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import statistics
-import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import preprocess
 from ..io import ImageLoadError, image_size, load_image
-from ..models import ConvNextViTConfig, merged_frames
+from ..models import ConvNextViTConfig
+from ..progress import progress_bar
 from ..vocab import Vocab
-from .collate import UNKNOWN_POLICIES, ctc_frames_needed
+from .collate import STAT_KEYS, LineCollator, ctc_frames_needed
 from .folder import FolderDataset, read_labels
 from .lmdb_dataset import LmdbDataset
 from .text import to_halfwidth
@@ -45,40 +43,20 @@ from .text import to_halfwidth
 logger = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 5  # example lines kept per finding: enough to recognise a pattern
-TARGET_HEIGHT = 32
 
 
-@dataclass(frozen=True)
-class FrameBudget:
-    """How many CTC frames a model emits for a line of a given size.
-
-    ``chunked``: 300-px windows at stride 252 merged with ``trim`` frames cut at inner
-    edges (ConvNextViT); otherwise one frame per 4 px of the line's canvas (CRNN).
-    """
-
-    chunked: bool
-    chunk_width: int = 300
-    chunk_stride: int = 252
-    trim: int = 6
-
-    @classmethod
-    def of(cls, model_config: Any) -> FrameBudget:
-        """The budget of a model built from ``model_config`` (``model.config``)."""
-        if isinstance(model_config, ConvNextViTConfig):
-            c = model_config
-            return cls(True, c.chunk_width, c.chunk_stride, c.trim)
-        return cls(False)
-
-    def plan(self, height: int, width: int) -> preprocess.LinePlan:
-        return preprocess.plan_line(height, width, chunked=self.chunked, parity=False,
-                                    target_height=TARGET_HEIGHT, chunk_width=self.chunk_width,
-                                    chunk_stride=self.chunk_stride)
-
-    def frames(self, plan: preprocess.LinePlan) -> int:
-        if self.chunked:
-            per_chunk = self.chunk_width // preprocess.FRAME_PX
-            return merged_frames(plan.num_chunks, per_chunk, self.trim)
-        return plan.canvas_width // preprocess.FRAME_PX
+def collate_for(vocab: Vocab, model_config: Any, *, unknown: str = "skip",
+                preprocess: str = "keep_ratio", num_chunks: int = 1,
+                img_width: int = 640) -> LineCollator:
+    """The collate a training run of a model built from ``model_config`` uses (the
+    trainer builds the same from ``model.preprocess``, ``num_chunks`` and ``img_width``)."""
+    if isinstance(model_config, ConvNextViTConfig):
+        c = model_config
+        return LineCollator(vocab, "ConvNextViT", unknown=unknown, preprocess=preprocess,
+                            num_chunks=num_chunks, chunk_width=c.chunk_width,
+                            chunk_stride=c.chunk_stride, trim=c.trim)
+    return LineCollator(vocab, "CRNN", unknown=unknown, preprocess=preprocess,
+                        img_width=img_width)
 
 
 @dataclass
@@ -284,10 +262,11 @@ def _size(data: bytes, decode: bool) -> tuple[int, int]:
 # -- checking -----------------------------------------------------------------------------
 
 class _Checker:
-    """Per-sample rules, in the collate's order; fills a :class:`DataReport`."""
+    """Runs each sample through the collate's rules; fills a :class:`DataReport`."""
 
-    def __init__(self, report: DataReport, vocab: Vocab | None, budget: FrameBudget) -> None:
-        self.r, self.vocab, self.budget = report, vocab, budget
+    def __init__(self, report: DataReport, collate: LineCollator) -> None:
+        self.r, self.collate = report, collate
+        self.stats = dict.fromkeys(STAT_KEYS, 0)  # the collate's counters
         self.widths: list[int] = []
         self.lengths: list[int] = []
         self.chunks: Counter[int] = Counter()
@@ -296,7 +275,7 @@ class _Checker:
         self.seen: dict[bytes, tuple[str, str]] = {}  # image hash -> (item, label)
 
     def add(self, s: _Sample) -> None:
-        r = self.r
+        r, col = self.r, self.collate
         r.samples += 1
         size = None
         if s.problem is None:
@@ -306,27 +285,28 @@ class _Checker:
                 s.problem = str(e).partition(": ")[2] or str(e)  # drop "bytes (N B): "
         if s.problem is not None:
             r.unreadable.add(f"{s.item}: {s.problem}")
-            r.dropped["bad"] += 1
+            self.stats["bad"] += 1
             return
         text = self._normalize(s)
         self._duplicate(s, text)
-        plan = self.budget.plan(*size)
+        plan = col.plan(*size)
         self.widths.append(plan.resized_width)
         self.lengths.append(len(text))
-        if self.budget.chunked:
+        if col.chunked:
             self.chunks[plan.num_chunks] += 1
         if not text:
             r.empty_labels.add(s.item)
-        targets = self._targets(s.item, text)
-        if targets is None:
-            return
-        frames, needed = self.budget.frames(plan), ctc_frames_needed(targets)
-        if needed > frames:
+        missing = [c for c in text if c not in col.vocab]
+        if missing:
+            self.unknown.update(missing)
+            r.unknown_lines.add(f"{s.item}: {_show(text)} ({''.join(sorted(set(missing)))!r})")
+        frames, too_long = col.frames(plan), self.stats["too_long"]
+        ids = col.encode(text, frames, self.stats)
+        if self.stats["too_long"] > too_long:
+            needed = ctc_frames_needed(col.vocab.encode(text, unknown="skip"))
             r.too_long.add(f"{s.item}: {_show(text)} needs {needed} frames, its "
                            f"{plan.resized_width}-px line gives {frames}")
-            r.dropped["too_long"] += 1
-            return
-        r.kept += 1
+        r.kept += ids is not None
 
     def _normalize(self, s: _Sample) -> str:
         if not self.r.normalize_width:
@@ -347,38 +327,21 @@ class _Checker:
             self.r.conflicting_duplicates.add(
                 f"{s.item} {_show(text)} vs {first[0]} {_show(first[1])}")
 
-    def _targets(self, item: str, text: str) -> Sequence | None:
-        """What CTC will be asked to emit, or None when the unknown policy drops the line.
-        Without a vocabulary (built from these labels) every symbol is known."""
-        if self.vocab is None:
-            return text
-        ids = self.vocab.encode(text, unknown="skip")
-        if len(ids) == len(text):
-            return ids
-        missing = [c for c in text if c not in self.vocab]
-        self.unknown.update(missing)
-        self.r.unknown_lines.add(f"{item}: {_show(text)} ({''.join(sorted(set(missing)))!r})")
-        if self.r.unknown_policy == "skip" or not ids:
-            self.r.dropped["unknown_skipped"] += 1
-            return None
-        self.r.unknown_chars_dropped += len(missing)
-        return ids
-
     def finish(self) -> DataReport:
         r = self.r
         r.widths, r.lengths = Histogram.of(self.widths), Histogram.of(self.lengths)
         r.chunks = dict(sorted(self.chunks.items()))
         r.unknown_symbols = dict(self.unknown.most_common())
         r.normalized_symbols = dict(self.normalized.most_common())
+        r.dropped = {k: self.stats[k] for k in r.dropped}
+        r.unknown_chars_dropped = self.stats["unknown_chars_dropped"]
         return r
 
 
 def check_data(
     datasets: Iterable[Any],
+    collate: LineCollator,
     *,
-    vocab: Vocab | None = None,
-    budget: FrameBudget | None = None,
-    unknown: str = "skip",
     normalize_width: bool = True,
     decode: bool = False,
     model: str = "",
@@ -388,28 +351,23 @@ def check_data(
 
     Args:
         datasets: :func:`~.lmdb_dataset.open_dataset` results (LMDB or folder data sets).
-        vocab: the model's vocabulary; None when it will be built from these labels
-            (``model.vocab=from_data``), so no symbol is unknown.
-        budget: the model's CTC frames per line (:meth:`FrameBudget.of` its config);
-            default: ConvNextViT's 300-px chunks.
-        unknown: ``data.unknown`` (``skip`` or ``drop_chars``).
+            Open them with ``normalize_width=False`` (:func:`open_sets`) so the report can
+            count what normalising changes.
+        collate: the training collate (the trainer's own, or :func:`collate_for`): its
+            vocabulary, ``data.unknown`` policy and line layout judge every line.
         normalize_width: ``data.normalize_width`` (full-width ASCII forms -> ASCII).
         decode: decode every image instead of reading its header (~40x slower; catches
             truncated pixel data).
-        model: how the report names the model (its first line).
+        model: how the report names the model (its first line; :func:`describe_model`).
         progress: a tqdm bar on stderr; None: when stderr is a terminal or in a notebook.
     """
-    if unknown not in UNKNOWN_POLICIES:
-        raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
     datasets = list(datasets)
     names = [set_name(ds) for ds in datasets]
-    report = DataReport({n: len(ds) for n, ds in zip(names, datasets)}, model, unknown,
-                        normalize_width, decode)
-    checker = _Checker(report, vocab, budget or FrameBudget(chunked=True))
-    from tqdm.auto import tqdm
-
-    with tqdm(total=sum(report.sets.values()), desc="check-data", unit="line",
-              disable=not _want_progress(progress), file=sys.stderr, leave=False) as bar:
+    report = DataReport({n: len(ds) for n, ds in zip(names, datasets)}, model,
+                        collate.unknown, normalize_width, decode)
+    checker = _Checker(report, collate)
+    with progress_bar(total=sum(report.sets.values()), desc="check-data", unit="line",
+                      progress=progress, leave=False) as bar:
         for ds, name in zip(datasets, names):
             for sample in _samples(ds, name):
                 checker.add(sample)
@@ -417,18 +375,13 @@ def check_data(
     return checker.finish()
 
 
-def _want_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    return sys.stderr.isatty() or type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def describe_model(name: str, budget: FrameBudget, vocab: Vocab | None) -> str:
-    """``name (chunked | whole-line, N symbols)`` for the report's first line."""
-    kind = "chunked" if budget.chunked else "whole-line"
-    symbols = f"{len(vocab)} symbols" if vocab is not None else "vocabulary from these labels"
-    return f"model {name!r} ({kind}, {symbols})"
+def describe_model(name: str, collate: LineCollator) -> str:
+    """``model 'name' (preprocessing, N symbols)`` for the report's first line."""
+    if collate.squash:
+        how = f"squash onto {collate.canvas_width} px"
+    else:
+        how = "keep_ratio, " + ("chunks per line" if collate.chunked else "whole line")
+    return f"model {name!r} ({how}, {len(collate.vocab)} symbols)"
 
 
 def open_sets(paths: Iterable[str | Path]) -> list[Any]:
@@ -438,15 +391,12 @@ def open_sets(paths: Iterable[str | Path]) -> list[Any]:
     return [open_dataset(p, normalize_width=False) for p in paths]
 
 
-def check_training_data(datasets: Sequence[Any], vocab: Vocab, model_config: Any,
-                        model_name: str, data_cfg: Any) -> DataReport | None:
+def check_training_data(datasets: Sequence[Any], collate: LineCollator, model_name: str,
+                        normalize_width: bool) -> DataReport | None:
     """The trainer's look at its training sets before the first step: the report, logged
     line by line, and a warning when lines will be dropped. Sources that are not LMDB or
     folder data sets (synthetic lines, rendered on the fly) are not checked; None when
     nothing is left to check.
-
-    Args:
-        data_cfg: the run's ``data`` section (``unknown``, ``normalize_width``).
 
     Raises:
         ValueError: no line would be trained on (every epoch would be empty).
@@ -454,10 +404,8 @@ def check_training_data(datasets: Sequence[Any], vocab: Vocab, model_config: Any
     datasets = [ds for ds in datasets if isinstance(ds, (LmdbDataset, FolderDataset))]
     if not datasets:
         return None
-    budget = FrameBudget.of(model_config)
-    report = check_data(datasets, vocab=vocab, budget=budget, unknown=data_cfg.unknown,
-                        normalize_width=data_cfg.normalize_width,
-                        model=describe_model(model_name, budget, vocab))
+    report = check_data(datasets, collate, normalize_width=normalize_width,
+                        model=describe_model(model_name, collate))
     for line in report.format().splitlines():
         logger.info("data check: %s", line)
     dropped = {k: v for k, v in report.dropped.items() if v}

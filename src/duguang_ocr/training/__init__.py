@@ -11,8 +11,10 @@ Two entry points share one :class:`Trainer`:
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,11 @@ from . import distributed
 from .config import (
     ConfigError,
     TrainConfig,
-    apply_overrides,
+    apply_explicit,
     flat_overrides,
     from_dict,
     load_config,
+    parse_overrides,
     read_yaml,
 )
 from .trainer import Trainer
@@ -34,7 +37,7 @@ def train(model: str | os.PathLike | None = None,
           eval_data: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
           work_dir: str | os.PathLike = "work_dirs/run", *, config: str | None = None,
           vocab: str | None = None, resume: bool = False, overrides: Sequence[str] = (),
-          **settings: Any) -> dict[str, Any]:
+          log: bool = True, **settings: Any) -> dict[str, Any]:
     """Train or fine-tune a recognizer and return ``{"step", "best", "eval"}``.
 
     Args:
@@ -46,7 +49,11 @@ def train(model: str | os.PathLike | None = None,
             defaults.
         vocab: ``model.vocab`` (a vocab.txt, a model name/dir, or ``from_data``).
         resume: continue from ``work_dir/train_state.pt`` if present.
-        overrides: ``"section.key=value"`` strings.
+        overrides: ``"section.key=value"`` strings. These and ``**settings`` beat the
+            config file; so ``max_epochs=15`` trains 15 epochs even when the file sets
+            ``max_steps`` (:func:`~.config.apply_explicit`).
+        log: print the run's log (INFO) to stderr, unless logging is configured already.
+            Progress shows as a tqdm bar in a terminal or notebook either way.
         **settings: any config key by name, e.g. ``max_epochs=15``, ``lr=3e-4``,
             ``num_chunks=3``; ``section__key=...`` when a name is in two sections
             (``train__batch_size``, ``eval__batch_size``).
@@ -54,19 +61,41 @@ def train(model: str | os.PathLike | None = None,
     >>> train("convnextvit_small", "train.lmdb", "val.lmdb", "runs/small",
     ...       vocab="default", max_epochs=15)  # doctest: +SKIP
     """
-    values = read_yaml(config) if config is not None else {}
-    values = apply_overrides(values, list(overrides))
-    direct: dict[str, Any] = {}
-    if model is not None:
-        direct["model.init"] = str(model)
-    if vocab is not None:
-        direct["model.vocab"] = vocab
-    for key, data in (("data.train", train_data), ("data.eval", eval_data)):
-        if data is not None:
-            direct[key] = [str(data)] if isinstance(data, (str, os.PathLike)) else [
-                str(d) for d in data]
-    cfg = from_dict(apply_overrides(values, {**direct, **flat_overrides(settings)}))
-    return _run(cfg, work_dir, resume)
+    with _console_log(log):
+        values = read_yaml(config) if config is not None else {}
+        direct: dict[str, Any] = {}
+        if model is not None:
+            direct["model.init"] = str(model)
+        if vocab is not None:
+            direct["model.vocab"] = vocab
+        for key, data in (("data.train", train_data), ("data.eval", eval_data)):
+            if data is not None:
+                direct[key] = [str(data)] if isinstance(data, (str, os.PathLike)) else [
+                    str(d) for d in data]
+        explicit = {**parse_overrides(list(overrides)), **direct, **flat_overrides(settings)}
+        return _run(from_dict(apply_explicit(values, explicit)), work_dir, resume)
+
+
+@contextmanager
+def _console_log(enabled: bool) -> Iterator[None]:
+    """Show the package's INFO log on stderr while ``train()`` runs, unless the program
+    has configured logging itself (any root or package handler): a notebook user sees the
+    run's progress, an application keeps control of its own logging."""
+    pkg = logging.getLogger("duguang_ocr")
+    if not enabled or logging.getLogger().handlers or pkg.handlers:
+        yield
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    level = pkg.level
+    pkg.addHandler(handler)
+    main_rank = os.environ.get("RANK", "0") == "0"
+    pkg.setLevel(logging.INFO if main_rank else logging.WARNING)
+    try:
+        yield
+    finally:
+        pkg.removeHandler(handler)
+        pkg.setLevel(level)
 
 
 def train_from_config(config: str | os.PathLike | None, overrides: Sequence[str] = (),

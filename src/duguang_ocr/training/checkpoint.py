@@ -15,6 +15,7 @@ A work directory holds:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -28,7 +29,13 @@ import torch
 from torch import nn
 
 from .. import hub
-from ..hub.modelscope import VOCAB_FILE, check_state_dict, load_model_dir, save_model_dir
+from ..hub.modelscope import (
+    VOCAB_FILE,
+    check_state_dict,
+    load_model_dir,
+    read_spec,
+    save_model_dir,
+)
 from ..models import MODELS, VARIANT_TO_RECOGNIZER, VOCAB_OFFSET, create_model
 from ..vocab import Vocab
 from .config import ConfigError, ModelSection
@@ -123,6 +130,22 @@ def init_model(cfg: ModelSection,
     check_state_dict(fresh, state, str(model_dir))
     fresh.load_state_dict(state)
     return fresh, vocab, spec.variant
+
+
+def peek_model(cfg: ModelSection,
+               labels: Callable[[], Iterable[str]]) -> tuple[Any, Vocab, str]:
+    """``(architecture config, vocabulary, name)`` that ``model.init`` and ``model.vocab``
+    give a run, without building the model or reading weights (``check-data``). A fresh
+    variant with no ``model.vocab`` gets ``from_data``'s (training would refuse to start)."""
+    if cfg.init in MODELS:
+        offset = VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[cfg.init]]
+        config = dataclasses.replace(MODELS[cfg.init][1], **cfg.arch)
+        return config, resolve_vocab(cfg.vocab or "from_data", offset, None, labels), cfg.init
+    model_dir = hub.resolve(cfg.init)
+    spec = read_spec(model_dir)
+    config = dataclasses.replace(MODELS[spec.variant][1], **spec.config_overrides)
+    base = Vocab.from_file(model_dir / VOCAB_FILE, offset=VOCAB_OFFSET[spec.recognizer])
+    return config, resolve_vocab(cfg.vocab, base.offset, base, labels), cfg.init
 
 
 def model_spec(model: nn.Module, vocab: Vocab, variant: str) -> dict:

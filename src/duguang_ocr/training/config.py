@@ -16,12 +16,15 @@ that exists on disk always wins.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+logger = logging.getLogger(__name__)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -75,6 +78,7 @@ class DataSection:
     unknown: str = "skip"  # labels with out-of-vocab symbols: skip | drop_chars
     augment: float = 0.5  # probability of augmenting a training line (0: off)
     num_workers: int = 2
+    check: bool = True  # read the training sets once at the start and log data/check.py's report
 
 
 @dataclass
@@ -92,7 +96,7 @@ class OptimSection:
 class TrainSection:
     batch_size: int = 32  # per process and micro-batch
     max_epochs: int = 10
-    max_steps: int | None = None  # optimizer steps; when set it replaces max_epochs
+    max_steps: int | None = None  # optimizer steps; when set it wins over max_epochs (see run_length)
     # Minutes of training, resumed runs included: the cosine anneals by then (or by the step
     # limit, whichever comes first) and the run ends there. null: no limit.
     time_limit: float | None = None
@@ -301,15 +305,64 @@ def _split(item: str) -> tuple[str, Any]:
         raise ConfigError(f"override {item!r}: cannot parse the value ({e})") from None
 
 
+def parse_overrides(overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
+    """``["a.b=value", ...]`` (values YAML-parsed) as ``{"a.b": value}``; dicts pass through."""
+    return dict(overrides) if isinstance(overrides, dict) else dict(map(_split, overrides))
+
+
+def apply_explicit(values: dict, overrides: list[str] | dict[str, Any]) -> dict:
+    """:func:`apply_overrides` for what the user passed explicitly (``--set``, ``train()``
+    keywords), which beats the config file, also on how long the run is.
+
+    The length is set by ``train.max_steps`` when it is set, else by ``train.max_epochs``
+    (:func:`run_length`). So an explicit ``max_epochs`` with no explicit ``max_steps``
+    clears the file's ``max_steps``: ``train(..., config="tiny_test", max_epochs=15)``
+    trains 15 epochs although tiny_test says ``max_steps: 40``. A warning says so.
+    """
+    explicit = parse_overrides(overrides)
+    file_steps = (values.get("train") or {}).get("max_steps")
+    if ("train.max_epochs" in explicit and "train.max_steps" not in explicit
+            and file_steps is not None):
+        logger.warning("train.max_epochs=%s (passed explicitly) wins over the config file's "
+                       "train.max_steps=%s: the run trains %s epochs",
+                       explicit["train.max_epochs"], file_steps, explicit["train.max_epochs"])
+        explicit["train.max_steps"] = None
+    return apply_overrides(values, explicit)
+
+
+def run_length(train: TrainSection, steps_per_epoch: int, *, log: bool = True) -> int:
+    """Optimizer steps the run takes: ``max_steps`` when set, else ``max_epochs`` epochs.
+
+    Logs the choice; warns when ``max_epochs`` is set too (differs from its default), since
+    one of the two is then ignored.
+    """
+    if train.max_steps is None:
+        total, why = train.max_epochs * steps_per_epoch, f"train.max_epochs={train.max_epochs}"
+    else:
+        total, why = train.max_steps, f"train.max_steps={train.max_steps}"
+        if log and train.max_epochs != TrainSection.max_epochs:
+            logger.warning("train.max_steps=%d and train.max_epochs=%d are both set: max_steps "
+                           "wins (%d steps = %.1f epochs); set train.max_steps=null to train "
+                           "by epochs", train.max_steps, train.max_epochs, total,
+                           total / max(1, steps_per_epoch))
+    if log:
+        logger.info("run length: %d steps = %.1f epochs of %d steps (%s)", total,
+                    total / max(1, steps_per_epoch), steps_per_epoch, why)
+    return total
+
+
 def load_config(path: str | os.PathLike | None = None,
                 overrides: list[str] | dict[str, Any] = ()) -> TrainConfig:
-    """Read a YAML config (None: the defaults), apply overrides, validate.
+    """Read a YAML config (None: the defaults), apply overrides (:func:`apply_explicit`),
+    validate.
 
     >>> load_config("tiny_test", ["train.max_steps=5"]).train.max_steps
     5
+    >>> load_config("tiny_test", ["train.max_epochs=15"]).train.max_steps is None
+    True
     """
     values = read_yaml(path) if path is not None else {}
-    return from_dict(apply_overrides(values, overrides))
+    return from_dict(apply_explicit(values, overrides))
 
 
 def flat_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:

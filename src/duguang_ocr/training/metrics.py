@@ -13,12 +13,12 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..evaluate import EvalReport, edit_distance
+from ..progress import progress_bar, progress_enabled
 from .distributed import DistInfo, all_reduce_sum, gather_objects
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def write_errors(path: str | os.PathLike, totals: list[EvalTotals]) -> None:
 
 class RunLog:
     """Rank 0's record of a run: ``metrics.jsonl`` lines, TensorBoard scalars when
-    ``tensorboard`` is installed, and progress as a tqdm bar on an interactive terminal or as
+    ``tensorboard`` is installed, and progress as a tqdm bar in a terminal or a notebook or as
     plain log lines otherwise (files, CI). With ``enabled=False`` (other ranks) it is silent.
     """
 
@@ -101,10 +101,8 @@ class RunLog:
         self.bar = self.writer = None
         if not enabled:
             return
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True)
+        if progress_enabled():  # a terminal or a notebook (tqdm.auto draws a widget there)
+            self.bar = progress_bar(total=total, initial=initial, unit="step")
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:

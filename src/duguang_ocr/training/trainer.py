@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..data.check import check_training_data
 from ..data.collate import STAT_KEYS, Keyed, LineCollator
 from ..data.lmdb_dataset import iter_labels, open_dataset
 from ..data.synth_source import SynthLines
@@ -33,7 +34,7 @@ from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
 from ..models import VARIANT_TO_RECOGNIZER
 from . import checkpoint, distributed
-from .config import ConfigError, TrainConfig, save_config, validate
+from .config import ConfigError, TrainConfig, run_length, save_config, validate
 from .evaluate import ctc_per_line, line_logits, model_trim
 from .metrics import EvalTotals, RunLog, forget_records_after, write_errors
 
@@ -101,6 +102,9 @@ class Trainer:
         checkpoint.seed_everything(cfg.train.seed)
         self._open_data()
         self._build_model(state)
+        if cfg.data.check and self.info.is_main:  # what every epoch will see, drop and why
+            check_training_data(self.train_parts, self.collate, self.variant,
+                                cfg.data.normalize_width)
         self._add_synth()
         self._build_optim()
         self.step = self.epoch = self.batch_in_epoch = 0
@@ -172,7 +176,7 @@ class Trainer:
             len(self.train_set), t.batch_size, rank=info.rank, world_size=info.world_size,
             seed=t.seed)
         self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate)
-        self.total_steps = t.max_steps or t.max_epochs * self.steps_per_epoch
+        self.total_steps = run_length(t, self.steps_per_epoch, log=info.is_main)
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, c.optim.weight_decay), lr=c.optim.lr,
             betas=tuple(c.optim.betas))
