@@ -222,3 +222,25 @@ def test_train_logs_to_the_console_unless_logging_is_configured(monkeypatch, cap
     err = capsys.readouterr().err
     assert "INFO visible" in err and "hidden" not in err and "business" not in err
     assert not logging.getLogger("duguang_ocr").handlers
+
+
+def test_fine_tune_with_replay_scores_the_eval_sets_before_and_after(tiny_lmdb, tmp_path,
+                                                                      caplog):
+    train("convnextvit_test", tiny_lmdb["train"], None, tmp_path / "base", config="tiny_test",
+          max_steps=2)
+    base = Recognizer.from_pretrained(tmp_path / "base" / "last", device="cpu").vocab
+    (tmp_path / "v.txt").write_text("\n".join(base.symbols + ["新"]) + "\n", encoding="utf-8")
+    cfg = config(tiny_lmdb, f"model.init={tmp_path / 'base' / 'last'}",
+                 f"model.vocab={tmp_path / 'v.txt'}", "data.replay=0.25", "eval.at_start=true",
+                 "train.max_steps=2", "eval.every_steps=0", "eval.max_samples=4")
+    trainer = Trainer(cfg, tmp_path / "ft")
+    replay = trainer.train_parts[-1]
+    assert len(replay) == 32 and replay.symbols == base.symbols  # 96 lines + 25 %
+    with caplog.at_level("INFO", logger="duguang_ocr"):
+        out = trainer.fit()
+    evals = records(tmp_path / "ft", "eval")
+    assert evals[0]["step"] == 0 and evals[0]["at_start"] and evals[0]["best"] is None
+    assert out["eval_at_start"] == evals[0]["eval"] and out["best"] == evals[-1]["best"]
+    assert "char acc" in caplog.text and "before training ->" in caplog.text
+    with pytest.raises(ConfigError, match="fresh variant"):
+        Trainer(config(tiny_lmdb, "data.replay=0.3"), tmp_path / "bad")

@@ -31,6 +31,7 @@ from torch import nn
 from .. import hub
 from ..hub.modelscope import (
     VOCAB_FILE,
+    ModelSpec,
     check_state_dict,
     load_model_dir,
     read_spec,
@@ -141,11 +142,17 @@ def peek_model(cfg: ModelSection,
         offset = VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[cfg.init]]
         config = dataclasses.replace(MODELS[cfg.init][1], **cfg.arch)
         return config, resolve_vocab(cfg.vocab or "from_data", offset, None, labels), cfg.init
-    model_dir = hub.resolve(cfg.init)
-    spec = read_spec(model_dir)
+    spec, base = base_model(cfg.init)
     config = dataclasses.replace(MODELS[spec.variant][1], **spec.config_overrides)
-    base = Vocab.from_file(model_dir / VOCAB_FILE, offset=VOCAB_OFFSET[spec.recognizer])
     return config, resolve_vocab(cfg.vocab, base.offset, base, labels), cfg.init
+
+
+def base_model(init: str) -> tuple[ModelSpec, Vocab]:
+    """The spec and vocabulary of the checkpoint ``model.init`` names (dir, alias or id),
+    without reading its weights: what a fine-tune starts from (``data.replay``'s charset)."""
+    model_dir = hub.resolve(init)
+    spec = read_spec(model_dir)
+    return spec, Vocab.from_file(model_dir / VOCAB_FILE, offset=VOCAB_OFFSET[spec.recognizer])
 
 
 def model_spec(model: nn.Module, vocab: Vocab, variant: str) -> dict:

@@ -79,6 +79,9 @@ class DataSection:
     augment: float = 0.5  # probability of augmenting a training line (0: off)
     num_workers: int = 2
     check: bool = True  # read the training sets once at the start and log data/check.py's report
+    # Fine-tuning: this share of every epoch is synthetic lines over model.init's own charset
+    # (rendered like data.synth), so a run that adds symbols keeps rehearsing the old ones.
+    replay: float = 0.0
 
 
 @dataclass
@@ -114,6 +117,9 @@ class EvalSection:
     batch_size: int = 32  # the recognizer's (and `duguang-ocr eval`'s) default
     max_samples: int | None = None  # per eval set, the first N
     num_errors: int = 100  # worst lines written to errors.tsv
+    # Also score the eval sets before the first step, and log each one's change at the end
+    # (e.g. an old-charset set while new symbols are learnt).
+    at_start: bool = False
 
 
 @dataclass
@@ -209,6 +215,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
          "model.img_width must be a positive multiple of 4"),
         (cfg.data.unknown in ("skip", "drop_chars"), "data.unknown must be skip or drop_chars"),
         (0.0 <= cfg.data.augment <= 1.0, "data.augment must lie in [0, 1]"),
+        (0.0 <= cfg.data.replay < 1.0, "data.replay must lie in [0, 1)"),
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
         (cfg.optim.lr > 0, "optim.lr must be > 0"),
         (len(cfg.optim.betas) == 2, "optim.betas must hold two numbers"),

@@ -32,7 +32,7 @@ from ..data.lmdb_dataset import iter_labels, open_dataset
 from ..data.synth_source import SynthLines
 from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
-from ..models import VARIANT_TO_RECOGNIZER
+from ..models import MODELS, VARIANT_TO_RECOGNIZER
 from . import checkpoint, distributed
 from .config import ConfigError, TrainConfig, run_length, save_config, validate
 from .evaluate import ctc_per_line, line_logits, model_trim
@@ -109,6 +109,7 @@ class Trainer:
         self._build_optim()
         self.step = self.epoch = self.batch_in_epoch = 0
         self.best = -math.inf
+        self.start_scores: dict | None = None  # eval.at_start's scores
         self.dropped = dict.fromkeys(STAT_KEYS, 0)
         if state is not None:
             self._restore(state)
@@ -137,9 +138,24 @@ class Trainer:
             self.train_parts.append(SynthLines(
                 s.lines, self.vocab.symbols, seed=s.seed, max_chars=s.max_chars,
                 max_width=s.max_width, curriculum=s.curriculum))
+        if self.cfg.data.replay:
+            self.train_parts.append(self._replay_source())
         self.train_set = Keyed(*self.train_parts)
         logger.info("training data: %s (%d lines per epoch)",
                     ", ".join(map(repr, self.train_parts)), len(self.train_set))
+
+    def _replay_source(self) -> SynthLines:
+        """``data.replay``: lines over ``model.init``'s own charset, that share of each epoch."""
+        m, d = self.cfg.model, self.cfg.data
+        if m.init in MODELS:
+            raise ConfigError("data.replay rehearses the charset of the checkpoint being "
+                              f"fine-tuned; model.init={m.init!r} is a fresh variant")
+        old = checkpoint.base_model(m.init)[1]
+        lines = sum(map(len, self.train_parts))
+        n = max(1, round(lines * d.replay / (1 - d.replay)))
+        logger.info("replay: %d lines per epoch over model.init's %d symbols", n, len(old))
+        return SynthLines(n, old.symbols, seed=d.synth.seed + 1, max_chars=d.synth.max_chars,
+                          max_width=d.synth.max_width)
 
     def _build_model(self, state: dict | None) -> None:
         m = self.cfg.model
@@ -218,6 +234,7 @@ class Trainer:
         self.scaler.load_state_dict(s["scaler"])
         self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
         self.best, self.dropped = s["best"], dict(s["dropped"])
+        self.start_scores = s.get("start_scores")
         same = (s["world_size"], s["batch_size"], s["accumulate"], s["seed"], s["train_size"]) == (
             info.world_size, t.batch_size, self.cfg.optim.accumulate, t.seed, len(self.train_set))
         if not same:
@@ -252,16 +269,30 @@ class Trainer:
             save_config(self.cfg, self.work_dir / "config.yaml")
         self.log = RunLog(self.work_dir, self.total_steps, self.step, enabled=info.is_main)
         try:
+            if self.cfg.eval.at_start and self.step == 0 and self.eval_sets:
+                self.start_scores = self._evaluate(at_start=True)
             while self.step < self.until:
                 last_eval = self._train_epoch() or last_eval
+            self._log_change(last_eval)
         finally:
             self.log.close()
             self.close()
         return self._summary(last_eval)
 
+    def _log_change(self, last_eval: dict) -> None:
+        """``eval.at_start``: each eval set's character accuracy before training -> now."""
+        for name, now in last_eval.items():
+            before = (self.start_scores or {}).get(name)
+            if before is not None and self.info.is_main:
+                self.log.message(
+                    f"eval {name}: char acc {before['char_acc']:.4f} before training -> "
+                    f"{now['char_acc']:.4f} at step {self.step} "
+                    f"({100 * (now['char_acc'] - before['char_acc']):+.2f} points)")
+
     def _summary(self, last_eval: dict) -> dict[str, Any]:
         best = self.best if math.isfinite(self.best) else None
-        return {"step": self.step, "best": best, "eval": last_eval}
+        out = {"step": self.step, "best": best, "eval": last_eval}
+        return out | ({"eval_at_start": self.start_scores} if self.start_scores else {})
 
     def close(self) -> None:
         """Release the LMDB handles, so other code in this process may open those files."""
@@ -407,7 +438,9 @@ class Trainer:
                           mode=INFERENCE_MODE[self.cfg.model.preprocess],
                           batch_size=self.cfg.eval.batch_size, num_workers=0)
 
-    def _evaluate(self) -> dict:
+    def _evaluate(self, at_start: bool = False) -> dict:
+        """Score every eval set; ``at_start``: the model before training, which does not
+        compete for ``best/``."""
         info, e = self.info, self.cfg.eval
         results: list[EvalTotals] = []
         try:
@@ -422,15 +455,17 @@ class Trainer:
             self.model.train()
         scores = {t.name: t.to_dict() for t in results}
         score = float(np.mean([t.report.char_acc for t in results]))
-        improved = score > self.best
+        improved = score > self.best and not at_start
         if improved:
             self.best = score
         if info.is_main:
             write_errors(self.work_dir / "errors.tsv", results)
             if improved:
                 self._save_model("best", {"char_acc": score})
+            best = self.best if math.isfinite(self.best) else None  # JSON has no -inf
             self.log.record({"step": self.step, "epoch": self.epoch, "eval": scores,
-                             "score": score, "best": self.best}, "eval")
+                             "score": score, "best": best}
+                            | ({"at_start": True} if at_start else {}), "eval")
             for name, s in scores.items():
                 self.log.message(f"eval {name} @ step {self.step}: line acc {s['line_acc']:.4f} "
                                  f"char acc {s['char_acc']:.4f} NED {s['ned']:.4f}"
@@ -456,6 +491,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch, "total_steps": self.total_steps,
             "elapsed": self.elapsed + time.monotonic() - self._t_resumed,
             "best": self.best, "dropped": dict(self.dropped), "rng": rng,
+            "start_scores": self.start_scores,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "model_spec": checkpoint.model_spec(self.model, self.vocab, self.variant),
