@@ -73,3 +73,19 @@ def render_with(text: str, height: int = 48) -> Image.Image:
     im = Image.new("RGB", (w, height), (250, 250, 246))
     ImageDraw.Draw(im).text((height // 4, height // 2), text, fill=(20, 20, 30), font=f, anchor="lm")
     return im
+
+
+def load_script(relpath: str):
+    """Import a script that is not part of the package (``benchmarks/x.py``,
+    ``examples/y.py``) as a module, from the repository root; its folder goes on
+    ``sys.path`` so its sibling imports work."""
+    import importlib.util
+    import sys
+
+    path = ROOT / relpath
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

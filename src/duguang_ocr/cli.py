@@ -321,6 +321,12 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     return 0 if report.kept else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve.server import run
+
+    return run(args, lambda: recognizer_from_args(args, errors="skip"))
+
+
 # ----------------------------------------------------------------------------------- parser
 def _version_line() -> str:
     import platform
@@ -450,6 +456,17 @@ def _add_synth(sub) -> None:
     p.set_defaults(func=cmd_synth)
 
 
+def _add_serve(sub) -> None:
+    from .serve.server import add_arguments as add_serve_arguments
+
+    p = sub.add_parser("serve", help="HTTP server with dynamic batching (extra: [serve])",
+                       description="Serve POST /v1/recognize with dynamic batching; see "
+                       "docs/SERVING.md.")
+    add_serve_arguments(p)
+    add_model_options(p)
+    p.set_defaults(func=cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=_version_line(),
@@ -457,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 help="`duguang-ocr COMMAND --help` lists its options")
     for add in (_add_recognize, _add_eval, _add_train, _add_check_data, _add_export,
-                _add_make_lmdb, _add_synth):
+                _add_make_lmdb, _add_synth, _add_serve):
         add(sub)
     p = sub.add_parser("info", help="versions, devices, models, cache and hub settings")
     p.set_defaults(func=cmd_info)

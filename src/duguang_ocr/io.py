@@ -146,7 +146,16 @@ class ImageLoadError(ValueError):
     A ``ValueError`` subclass so that callers validating user input can catch one family;
     the message always starts with :func:`describe` of the input so batch errors say which
     item failed.
+
+    Attributes:
+        too_large: True when the image was refused for its size (the decompression-bomb
+            guard) rather than for being broken, so that callers such as the HTTP server
+            can answer "too large" (413) without matching message text.
     """
+
+    def __init__(self, message: str, *, too_large: bool = False):
+        super().__init__(message)
+        self.too_large = too_large
 
 
 # ----------------------------------------------------------------------------- describing
@@ -337,7 +346,7 @@ def _check_pixels(w: int, h: int, max_pixels: int, what: str) -> None:
         raise ImageLoadError(
             f"{what}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
             "(a decompression-bomb guard; pass a larger max_pixels= to load_image if you "
-            "trust this input)")
+            "trust this input)", too_large=True)
 
 
 def _decode(fp: Any, what: str, composite_alpha: bool, max_pixels: int) -> np.ndarray:
@@ -387,7 +396,7 @@ def _pillow_errors(what: str) -> Iterator[None]:
     except Image.DecompressionBombError as e:
         raise ImageLoadError(
             f"{what}: refused as a decompression bomb by Pillow ({e}); if you trust it, raise "
-            "max_pixels= and PIL.Image.MAX_IMAGE_PIXELS") from None
+            "max_pixels= and PIL.Image.MAX_IMAGE_PIXELS", too_large=True) from None
     except UnidentifiedImageError:
         raise ImageLoadError(f"{what}: not an image file Pillow can identify") from None
     except MemoryError:
@@ -592,7 +601,8 @@ def load_image(src: Any, *, composite_alpha: bool = True, max_pixels: int = MAX_
         try:
             return _decode(_io.BytesIO(data), what, composite_alpha, max_pixels)
         except ImageLoadError as e:
-            raise ImageLoadError(f"{e} [Content-Type {ctype!r}, {len(data)} B]") from None
+            raise ImageLoadError(f"{e} [Content-Type {ctype!r}, {len(data)} B]",
+                                 too_large=e.too_large) from None
     if isinstance(src, (str, os.PathLike)):
         return _load_path(src, what, composite_alpha, max_pixels)
     if isinstance(src, (bytes, bytearray, memoryview)):

@@ -1,18 +1,12 @@
 """Smoke test of benchmarks/compare_modes.py on a tiny model and a three-line folder."""
 
-import importlib.util
 import shutil
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("compare_modes",
-                                                  ROOT / "benchmarks" / "compare_modes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/compare_modes.py")
 
 
 def test_compare_modes_prints_one_row_per_config(tiny_model_dir, line_images, tmp_path, capsys):
