@@ -133,3 +133,11 @@ def test_loading_uses_the_loaders_checks():
     assert out.positions == [0] and set(out.errors) == {1, 2} and out.count == 3
     assert out.errors[1].startswith("ImageLoadError: bytes")
     assert out.images[0][0, 0].tolist() == [30, 20, 10]  # BGR, as Recognizer reads arrays
+
+
+def test_cli_refuses_a_public_bind_without_a_token(monkeypatch, capsys):
+    from duguang_ocr.cli import main
+
+    monkeypatch.delenv("DUGUANG_OCR_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "binding 0.0.0.0 (not a loopback address) needs a token" in capsys.readouterr().err

@@ -55,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-connections", type=int, default=1024,
                    help="concurrent connections before uvicorn answers 503 itself")
     p.add_argument("--log-level", default="warning",
-                   choices=("critical", "error", "warning", "info", "debug"))
+                   choices=("critical", "error", "warning", "info", "debug"),
+                   help="uvicorn's log level (info logs startup and shutdown)")
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
