@@ -89,21 +89,28 @@ def resolve_vocab(spec: str | None, offset: int, base: Vocab | None,
 def transfer_head(model: nn.Module, state: dict[str, torch.Tensor], old: Vocab, new: Vocab,
                   prefix: str) -> dict[str, torch.Tensor]:
     """``state`` with its CTC head rows rearranged for ``new``: the blank/reserved rows and
-    every symbol both vocabularies share keep their trained rows; new symbols keep the
-    fresh initialisation ``model`` already has."""
-    own = model.state_dict()
+    every symbol both vocabularies share keep their trained rows.
+
+    A new symbol's row starts as the mean of the old rows, so its logit is the mean of the
+    old logits: below the frame's winner, so the extended model reads exactly as the old one
+    did until training teaches the new rows. (A random row, as the fresh head has, wins
+    frames at once: the embedded CRNN given 50 random rows fell from 77.9% to 13.9% character
+    accuracy on lines of its own vocabulary before a single step; zero rows still cost 42
+    points, since a bias-free head's winning logit can be negative.)"""
     out = dict(state)
     rows_new = list(range(new.offset)) + [new.char_id(s) for s in new.symbols if s in old]
     rows_old = list(range(old.offset)) + [old.char_id(s) for s in new.symbols if s in old]
     for key in (prefix + "weight", prefix + "bias"):
         if key not in state:
             continue
-        fresh = own[key].detach().clone()
-        fresh[rows_new] = state[key][rows_old].to(fresh.dtype)
+        trained = state[key].to(model.state_dict()[key].dtype)
+        rows = trained[: old.num_classes].mean(0, keepdim=True)
+        fresh = rows.repeat(new.num_classes, *[1] * (trained.ndim - 1))
+        fresh[rows_new] = trained[rows_old]
         out[key] = fresh
     shared = len(rows_new) - new.offset
-    logger.info("vocabulary changed: %d of %d symbols keep their head rows, %d start fresh",
-                shared, len(new), len(new) - shared)
+    logger.info("vocabulary changed: %d of %d symbols keep their head rows, %d start as their "
+                "mean", shared, len(new), len(new) - shared)
     return out
 
 
