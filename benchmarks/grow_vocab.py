@@ -19,15 +19,21 @@ from duguang_ocr import hub
 from duguang_ocr.data.lmdb import write_lmdb
 from duguang_ocr.synth import LineGenerator, load_charset
 from duguang_ocr.synth.corpus import is_hanzi
+from duguang_ocr.synth.fonts import discover_fonts
 from duguang_ocr.synth.make import encode_image
 from duguang_ocr.training import train
 from duguang_ocr.vocab import Vocab
 
 
 def new_symbols(base: Vocab, n: int) -> list[str]:
-    """``n`` Chinese characters of the synthetic charset that ``base`` lacks, spread evenly
-    over the charset's frequency order (not just the most frequent ones)."""
+    """``n`` Chinese characters ``base`` lacks, spread evenly over the synthetic charset's
+    frequency order (not just its most frequent ones); when ``base`` covers that charset,
+    from the CJK block's characters the installed fonts draw."""
     missing = [c for c in load_charset() if is_hanzi(c) and c not in base]
+    if len(missing) < n:
+        block = [chr(c) for c in range(0x4E00, 0x9FA6) if chr(c) not in base]
+        drawable = discover_fonts(block).coverage()
+        missing = [c for c in block if c in drawable]
     return missing[:: max(1, len(missing) // n)][:n]
 
 
