@@ -6,6 +6,7 @@ torch; when these drift apart, installs fail in ways no other test notices.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -69,7 +70,8 @@ def test_scratch_config_header_names_the_real_default_vocabulary() -> None:
     count = int(re.search(r"([\d,]+) symbols", header).group(1).replace(",", ""))
     vocab = (DEFAULT_MODEL_DIR / "vocab.txt").read_text(encoding="utf-8").splitlines()
     assert count == len(vocab)
-    assert "crnn_lite" in header
+    config = json.loads((DEFAULT_MODEL_DIR / "configuration.json").read_text(encoding="utf-8"))
+    assert config["model"]["duguang_ocr"]["variant"] in header
 
 
 def test_tests_use_a_private_model_cache() -> None:
