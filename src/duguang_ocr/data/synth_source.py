@@ -58,16 +58,19 @@ class SynthLines:
         max_width: widest line in px at height 32 (None: any width; wide lines need more
             chunks, which is what keep-ratio training is for).
         curriculum: ``{stage: end position}``, see :func:`stage_at`.
+        plates: share of ``full``-stage lines drawn as Chinese licence plates
+            (:mod:`duguang_ocr.synth.plates`) when the symbols include them.
     """
 
     def __init__(self, lines: int, symbols: Sequence[str], *, seed: int = 1000,
                  max_chars: int = 40, max_width: int | None = None,
-                 curriculum: Mapping[str, int] | None = None) -> None:
+                 curriculum: Mapping[str, int] | None = None, plates: float = 0.0) -> None:
         if lines < 1:
             raise ValueError(f"lines must be >= 1, got {lines}")
         self.lines, self.symbols, self.seed = lines, list(symbols), seed
         self.max_chars, self.max_width = max_chars, max_width
         self.curriculum = dict(curriculum or {})
+        self.plates = plates
         check_curriculum(self.curriculum)
         self._gens: dict[str, Any] | None = None  # built lazily, in each worker process
 
@@ -110,8 +113,29 @@ class SynthLines:
         gens = self._generators()
         if stage == "mixed":
             stage = "ascii" if position % 2 else "full"
+        seed = self.seed + 7919 * run_seed
+        if stage == "full" and self.plates and self._plate_ok:
+            rng = np.random.default_rng([seed, position, 1])
+            if rng.random() < self.plates:
+                return self._plate(rng)
         gen = gens.get(stage, gens["full"])
-        return gen(self.seed + 7919 * run_seed, position)
+        return gen(seed, position)
+
+    @property
+    def _plate_ok(self) -> bool:
+        from ..synth.plates import DIGITS, LETTERS, PROVINCES
+
+        return set(PROVINCES + LETTERS + DIGITS) <= set(self.symbols)
+
+    def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        from ..synth.plates import plate_text, render_plate
+
+        text = plate_text(rng, green=rng.random() < 0.15)
+        fonts = self._generators()["full"].fonts
+        face = fonts.pick(text, rng)
+        if face is None:
+            raise RuntimeError("no installed font draws the plate characters")
+        return render_plate(text, face, rng), text
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
         return self.sample(index, None)

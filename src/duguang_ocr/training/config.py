@@ -67,6 +67,7 @@ class SynthSection:
     max_chars: int = 40
     max_width: int | None = None  # px at height 32; None: any width
     curriculum: dict = field(default_factory=dict)  # {stage: lines seen when it ends}
+    plates: float = 0.0  # share of (post-curriculum) lines drawn as Chinese licence plates
 
 
 @dataclass
@@ -210,6 +211,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (synth.lines >= 0 and synth.max_chars >= 1, "data.synth.lines must be >= 0 and "
          "data.synth.max_chars >= 1"),
         (synth.max_width is None or synth.max_width >= 32, "data.synth.max_width must be >= 32"),
+        (0.0 <= synth.plates <= 1.0, "data.synth.plates must lie in [0, 1]"),
         (cfg.model.num_chunks >= 1, "model.num_chunks must be >= 1"),
         (cfg.model.img_width >= 4 and cfg.model.img_width % 4 == 0,
          "model.img_width must be a positive multiple of 4"),
