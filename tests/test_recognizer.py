@@ -174,11 +174,11 @@ def test_fast_mode_cuts_the_last_chunk_and_batches_like_single_lines(tiny_model_
     for p, lg in zip(paths, logits):
         assert lg.shape[0] == fast._prepare(0, p).plan.canvas_width // 4
     # Batched (lines of different widths and chunk counts in one pass) == one at a time.
-    results = fast.recognize(paths)
+    results = fast.recognize(paths, spaces="model", punctuation="keep")
     singles = [ctc_greedy(lg[None].softmax(-1), fast.vocab.itos)[0] for lg in logits]
     assert [r.text for r in results] == [s.text for s in singles]
     for r, s in zip(results, singles):
-        assert r.confidence == pytest.approx(float(s.confidence), abs=1e-4)
+        assert r.char_confidences == pytest.approx(s.char_confidences, abs=1e-4)
     # Beam search runs through the same ragged path.
     assert len(fast(paths, beam_width=3)) == len(paths)
 

@@ -67,6 +67,37 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="CTC beam width (1: greedy decoding)")
     g.add_argument("--num-workers", type=int, default=None,
                    help="image loading threads (default: 1; 0 loads inline)")
+    _add_reading_options(p)
+
+
+READING_OPTIONS = ("alternatives", "pattern", "lexicon", "lexicon_mode", "allowed_chars",
+                   "blocked_chars", "ignore_case", "spaces", "punctuation", "vertical")
+
+
+def _add_reading_options(p: argparse.ArgumentParser) -> None:
+    """Decoding and output options of ``Recognizer.recognize`` (README: Decoding and output
+    options); unset ones take the library's defaults."""
+    g = p.add_argument_group("decoding and output")
+    g.add_argument("--alternatives", type=int, default=None, metavar="K",
+                   help="with --json: up to K (char, probability) alternatives per character")
+    g.add_argument("--pattern", help="a regular expression the whole line must match "
+                   r"(e.g. '[京沪粤][A-Z][A-Z0-9]{5,6}')")
+    g.add_argument("--lexicon", metavar="FILE",
+                   help="a word list, one entry a line: the line must be one entry")
+    g.add_argument("--lexicon-mode", choices=("line", "words"), default=None,
+                   help="words: each space-separated word must be an entry (default: line)")
+    g.add_argument("--allowed-chars", metavar="CHARS", help="read only these characters")
+    g.add_argument("--blocked-chars", metavar="CHARS", help="never read these characters")
+    g.add_argument("--ignore-case", action="store_const", const=True, default=None,
+                   help="constraints match letters in either case")
+    g.add_argument("--spaces", choices=("auto", "model", "none"), default=None,
+                   help="auto (default): spaces where the model saw one, never between "
+                   "Chinese characters; model: as decoded; none: no spaces")
+    g.add_argument("--punctuation", choices=("auto", "keep", "full", "half"), default=None,
+                   help="auto (default): full-width next to Chinese, half-width inside "
+                   "Latin/digits; keep: as decoded")
+    g.add_argument("--no-vertical", dest="vertical", action="store_const", const=False,
+                   default=None, help="never read tall crops as top-to-bottom columns")
 
 
 def recognizer_from_args(args: argparse.Namespace, **overrides):
@@ -76,7 +107,8 @@ def recognizer_from_args(args: argparse.Namespace, **overrides):
 
     options = dict(device=args.device, backend=args.backend, dtype=args.dtype, mode=args.mode,
                    quantize=args.quantize, batch_size=args.batch_size,
-                   beam_width=args.beam_width, num_workers=args.num_workers, **overrides)
+                   beam_width=args.beam_width, num_workers=args.num_workers,
+                   **{k: getattr(args, k) for k in READING_OPTIONS}, **overrides)
     # Options left unset take the library's defaults, so both always agree.
     options = {k: v for k, v in options.items() if v is not None}
     return Recognizer.from_pretrained(args.model, **options)
@@ -215,6 +247,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for r in reports:
                 for item, label, pred in r.errors:
                     f.write(f"{r.name}\t{item}\t{label}\t{pred}\n")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from . import hub
+    from .calibration import fit_calibration, save_calibration
+    from .recognizer import Recognizer
+
+    model_dir = hub.resolve(args.model)
+    rec = Recognizer(model_dir, device=args.device)
+    calibration = fit_calibration(rec, args.data, method=args.method, protocol=args.protocol)
+    print(json.dumps(calibration, ensure_ascii=False))
+    if args.write:
+        print(f"wrote the calibration into {save_calibration(model_dir, calibration)}",
+              file=sys.stderr)
     return 0
 
 
@@ -377,6 +424,25 @@ def _add_eval(sub) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate", help="fit a model's confidence calibration on held-out labelled lines",
+        description="Read labelled lines the model never trained on (e.g. `duguang-ocr "
+        "synth` with an unused seed), fit the map from its line scores to the probability "
+        "that a line is exactly right, print it as JSON and, with --write, store it in the "
+        "model directory's configuration.json, where Recognizer picks it up.")
+    p.add_argument("--data", required=True,
+                   help="LMDB dir, folder with labels.tsv, or a labels.tsv")
+    p.add_argument("--model", default=None,
+                   help="model directory (default: the embedded model's own directory)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
+    p.add_argument("--method", choices=("logistic", "isotonic"), default="logistic")
+    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact")
+    p.add_argument("--write", action="store_true",
+                   help="store the map in the model directory's configuration.json")
+    p.set_defaults(func=cmd_calibrate)
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train or fine-tune on LMDB data sets (torchrun for DDP)")
     p.add_argument("--config", help="YAML config: a path or a packaged name (tiny_test, "
@@ -473,8 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version (and Python's and torch's) and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 help="`duguang-ocr COMMAND --help` lists its options")
-    for add in (_add_recognize, _add_eval, _add_train, _add_check_data, _add_export,
-                _add_make_lmdb, _add_synth, _add_serve):
+    for add in (_add_recognize, _add_eval, _add_calibrate, _add_train, _add_check_data,
+                _add_export, _add_make_lmdb, _add_synth, _add_serve):
         add(sub)
     p = sub.add_parser("info", help="versions, devices, models, cache and hub settings")
     p.set_defaults(func=cmd_info)

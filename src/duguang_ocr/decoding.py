@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
+
+from .automaton import Automaton, from_edges
+from .prefix_search import prefix_search
 
 BLANK = 0
 _NEG_INF = -np.inf
@@ -40,6 +44,20 @@ class DecodedLine:
             within its run (greedy) or its forced-alignment segment (beam search).
         ids: emitted class ids after collapsing and removing blanks, including ids that
             emit '' (so callers can tell "nothing recognised" from "only unused slots").
+        char_spans: per character, its first and last frame: the run of frames greedy
+            decoding merged into it, or its segment of the best alignment (beam search).
+            Frames between two spans are blanks.
+        alternatives: per character, up to k ``(char, probability)`` pairs read at its
+            frame, best first (None unless asked for, see :func:`add_alternatives`).
+        constraint_met: for constrained decoding, whether the text satisfies the
+            constraint (False: nothing did, and this is the unconstrained reading); None
+            when there was no constraint.
+        space_evidence: per pair of neighbouring characters, the highest probability of a
+            space in a blank frame between them (filled by the reader for
+            ``spaces="auto"``, see :func:`duguang_ocr.textpolicy.space_evidence`).
+        log_peak: mean over the line's frames of the log-probability of the likeliest
+            class (filled by the reader; a calibration feature, see
+            :mod:`duguang_ocr.calibration`).
     """
 
     text: str
@@ -47,6 +65,11 @@ class DecodedLine:
     char_confidences: list[float] = field(default_factory=list)
     char_frames: list[int] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
+    char_spans: list[tuple[int, int]] = field(default_factory=list)
+    alternatives: list[list[tuple[str, float]]] | None = None
+    constraint_met: bool | None = None
+    space_evidence: list[float] | None = None
+    log_peak: float | None = None
 
 
 def _to_float64(x) -> np.ndarray:
@@ -70,11 +93,12 @@ def _check_labels(ids: Sequence[int], num_classes: int) -> list[int]:
     return labels
 
 
-def _assemble(ids: list[int], confs: list[float], frames: list[int], itos: Sequence[str],
-              blank_mean: float) -> DecodedLine:
+def _assemble(ids: list[int], confs: list[float], frames: list[int],
+              spans: list[tuple[int, int]], itos: Sequence[str], blank_mean: float
+              ) -> DecodedLine:
     """Build a :class:`DecodedLine`, dropping ids that emit '' from the character lists."""
-    text, char_confs, char_frames = [], [], []
-    for i, c, f in zip(ids, confs, frames):
+    text, char_confs, char_frames, char_spans = [], [], [], []
+    for i, c, f, span in zip(ids, confs, frames, spans):
         if i >= len(itos):
             # A model/vocabulary mismatch; emitting nothing would hide it.
             raise ValueError(f"class id {i} has no entry in itos (length {len(itos)})")
@@ -83,8 +107,10 @@ def _assemble(ids: list[int], confs: list[float], frames: list[int], itos: Seque
             text.append(s)
             char_confs.append(float(c))
             char_frames.append(int(f))
+            char_spans.append((int(span[0]), int(span[1])))
     conf = float(np.mean(char_confs)) if char_confs else float(blank_mean)
-    return DecodedLine("".join(text), conf, char_confs, char_frames, [int(i) for i in ids])
+    return DecodedLine("".join(text), conf, char_confs, char_frames, [int(i) for i in ids],
+                       char_spans)
 
 
 def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
@@ -139,9 +165,12 @@ def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
     flat_best = best.reshape(-1)
     run_best = torch.full((n * t,), -torch.inf).scatter_reduce(0, run, flat_best, "amax")
     at_best = flat_best == run_best[run]
+    frames = frame.repeat(n)
     run_frame = torch.full((n * t,), t, dtype=torch.long).scatter_reduce(
-        0, run[at_best], frame.repeat(n)[at_best], "amin"
+        0, run[at_best], frames[at_best], "amin"
     )  # first frame of each run reaching the run's maximum
+    run_first = torch.full((n * t,), t, dtype=torch.long).scatter_reduce(0, run, frames, "amin")
+    run_last = torch.full((n * t,), -1, dtype=torch.long).scatter_reduce(0, run, frames, "amax")
 
     emit = (new_run & (ids != BLANK)).reshape(-1)  # masked frames are blank already
     pos = emit.nonzero().squeeze(1)
@@ -149,6 +178,7 @@ def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
     out_ids = ids.reshape(-1)[pos].tolist()
     out_conf = run_best[run[pos]].tolist()
     out_frame = run_frame[run[pos]].tolist()
+    out_span = list(zip(run_first[run[pos]].tolist(), run_last[run[pos]].tolist()))
 
     n_valid = valid.sum(1)
     blank_mean = blank.masked_fill(~valid, 0).sum(1) / n_valid.clamp(min=1)
@@ -158,70 +188,33 @@ def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
     for b in range(n):
         end = start + counts[b]
         lines.append(_assemble(out_ids[start:end], out_conf[start:end], out_frame[start:end],
-                               itos, blank_mean[b]))
+                               out_span[start:end], itos, blank_mean[b]))
         start = end
     return lines
 
 
-def _prefix_beam_search(lp: np.ndarray, beam_width: int, prune: float) -> tuple[int, ...]:
-    """The best labelling of one (T, C) float64 log-probability matrix.
+@lru_cache(maxsize=8)
+def _any_label(num_classes: int) -> Automaton:
+    """The unconstrained case: one accepting state looping on every non-blank class."""
+    return from_edges([[(i, 0) for i in range(1, num_classes)]], [True])
 
-    Each prefix carries log P(prefix, alignment ends in a blank) and log P(prefix, alignment
-    ends in its last label). Per frame every prefix either stays (a blank, or its last label
-    continuing the same run) or is extended by a new label; a label equal to the prefix's
-    last one can only start a new character after a blank, so it extends from the blank
-    part only. All B x C extensions are scored in one numpy expression; an extension that
-    recreates a prefix already in the beam is merged into it, so identical labellings are
-    never ranked twice.
-    """
-    t_len, c = lp.shape
-    prefixes: list[tuple[int, ...]] = [()]
-    pb = np.array([0.0])
-    pnb = np.array([_NEG_INF])
-    last = np.array([-1])
-    log_prune = np.log(prune) if prune > 0 else None
-    for t in range(t_len):
-        row = lp[t]
-        total = np.logaddexp(pb, pnb)
-        stay_pb = total + row[BLANK]
-        has_last = last >= 0
-        stay_pnb = np.where(has_last, pnb + row[np.maximum(last, 0)], _NEG_INF)
 
-        ext = total[:, None] + row[None, :]
-        rows = np.nonzero(has_last)[0]
-        ext[rows, last[rows]] = pb[rows] + row[last[rows]]
-        ext[:, BLANK] = _NEG_INF
-        if log_prune is not None:
-            ext[:, row < log_prune] = _NEG_INF
+def _aligned_line(lp: np.ndarray, ids: list[int], itos: Sequence[str]) -> DecodedLine:
+    """A :class:`DecodedLine` for labelling ``ids``, its frames and confidences from
+    :func:`ctc_forced_align`, so they mean the same as greedy's."""
+    probs = np.exp(lp)
+    blank_mean = float(probs[:, BLANK].mean()) if lp.shape[0] else 0.0
+    frames, spans = _align(lp, ids) if ids else ([], [])
+    confs = probs[frames, ids].tolist() if ids else []
+    return _assemble(ids, confs, frames, spans, itos, blank_mean)
 
-        index = {q: i for i, q in enumerate(prefixes)}
-        for i, q in enumerate(prefixes):
-            parent = index.get(q[:-1]) if q else None
-            if parent is not None:
-                stay_pnb[i] = np.logaddexp(stay_pnb[i], ext[parent, q[-1]])
-                ext[parent, q[-1]] = _NEG_INF
 
-        scores = np.concatenate([np.logaddexp(stay_pb, stay_pnb), ext.ravel()])
-        k = min(beam_width, scores.size)
-        top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        finite = top[np.isfinite(scores[top])]
-        top = finite if finite.size else top[:1]
-
-        n_beam = len(prefixes)
-        is_stay = top < n_beam
-        parent_of = np.where(is_stay, top, (top - n_beam) // c)
-        label = np.where(is_stay, -1, (top - n_beam) % c)
-        pnb_ext = ext.ravel()[np.maximum(top - n_beam, 0)]
-        prefixes = [
-            prefixes[b] if lab < 0 else prefixes[b] + (int(lab),)
-            for b, lab in zip(parent_of.tolist(), label.tolist())
-        ]
-        pb = np.where(is_stay, stay_pb[parent_of], _NEG_INF)
-        pnb = np.where(is_stay, stay_pnb[parent_of], pnb_ext)
-        last = np.where(is_stay, last[parent_of], label)
-    best = int(np.argmax(np.logaddexp(pb, pnb)))
-    return prefixes[best]
+def _check_beam(beam_width: int, lp: np.ndarray, length: int | None) -> np.ndarray:
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    if lp.ndim != 2:
+        raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
+    return lp if length is None else lp[: int(length)]
 
 
 def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
@@ -231,7 +224,8 @@ def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
 
     Unlike greedy decoding, this sums the probability of all alignments of a labelling, so
     a text spread over several likely paths can beat the single best path. With a beam at
-    least as wide as the number of possible labellings the result is exact.
+    least as wide as the number of possible labellings the result is exact. (It is
+    :func:`ctc_constrained_search` with an automaton that allows everything.)
 
     Args:
         log_probs: (T, C) natural-log probabilities (log_softmax output), torch or numpy.
@@ -248,19 +242,32 @@ def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
         :func:`ctc_forced_align` of that labelling, and ``confidence`` is their mean (the
         mean blank probability for an empty text), so they mean the same as greedy's.
     """
-    if beam_width < 1:
-        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
-    lp = _to_float64(log_probs)
-    if lp.ndim != 2:
-        raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
-    if length is not None:
-        lp = lp[: int(length)]
-    ids = list(_prefix_beam_search(lp, beam_width, prune))
-    probs = np.exp(lp)
-    blank_mean = float(probs[:, BLANK].mean()) if lp.shape[0] else 0.0
-    frames = ctc_forced_align(lp, ids) if ids else []
-    confs = probs[frames, ids].tolist() if ids else []
-    return _assemble(ids, confs, frames, itos, blank_mean)
+    lp = _check_beam(beam_width, _to_float64(log_probs), length)
+    ids = prefix_search(lp, _any_label(lp.shape[1]), beam_width, prune)
+    return _aligned_line(lp, list(ids or ()), itos)
+
+
+def ctc_constrained_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
+                           automaton: Automaton, beam_width: int = 10,
+                           length: int | None = None) -> DecodedLine | None:
+    """The most probable labelling of one line that ``automaton`` accepts.
+
+    Exact prefix beam search over the CTC lattice through the automaton (see
+    :mod:`.prefix_search`): with a beam as wide as the number of accepted labellings it
+    returns the constrained optimum, and it never returns a labelling the automaton
+    rejects.
+
+    Returns:
+        The line (``constraint_met=True``), or None when no accepted labelling survived the
+        search (none exists in T frames, or the beam lost every one).
+    """
+    lp = _check_beam(beam_width, _to_float64(log_probs), length)
+    ids = prefix_search(lp, automaton, beam_width)
+    if ids is None:
+        return None
+    line = _aligned_line(lp, list(ids), itos)
+    line.constraint_met = True
+    return line
 
 
 def ctc_beam_search_batch(log_probs: torch.Tensor | np.ndarray, itos: Sequence[str],
@@ -358,9 +365,13 @@ def ctc_forced_align(log_probs: torch.Tensor | np.ndarray, ids: Sequence[int]) -
     lp = _to_float64(log_probs)
     if lp.ndim != 2:
         raise ValueError(f"expected (T, C) log-probabilities, got shape {lp.shape}")
-    labels = _check_labels(ids, lp.shape[1])
+    return _align(lp, _check_labels(ids, lp.shape[1]))[0]
+
+
+def _align(lp: np.ndarray, labels: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+    """:func:`ctc_forced_align`'s frames, plus each label's (first, last) segment frame."""
     if not labels:
-        return []
+        return [], []
     t_len = lp.shape[0]
     need = len(labels) + sum(a == b for a, b in zip(labels, labels[1:]))
     if need > t_len:
@@ -396,6 +407,37 @@ def ctc_forced_align(log_probs: torch.Tensor | np.ndarray, ids: Sequence[int]) -
     label_states = 2 * np.arange(len(labels)) + 1
     starts = np.searchsorted(states, label_states, side="left")
     ends = np.searchsorted(states, label_states, side="right")
-    return [
-        int(a + np.argmax(lp[a:b, k])) for a, b, k in zip(starts, ends, labels)
-    ]
+    peaks = [int(a + np.argmax(lp[a:b, k])) for a, b, k in zip(starts, ends, labels)]
+    return peaks, [(int(a), int(b) - 1) for a, b in zip(starts, ends)]
+
+
+def add_alternatives(lines: Sequence[DecodedLine], probs: torch.Tensor | np.ndarray,
+                     itos: Sequence[str], k: int) -> None:
+    """Set each line's ``alternatives``: per character, the ``k`` likeliest characters at
+    its frame with their probabilities, best first.
+
+    What the model saw at that position, whatever the decoder chose: under a constraint or
+    an output policy the chosen character need not be first. The blank and classes that
+    emit nothing are left out, so probabilities need not sum to 1.
+
+    Args:
+        lines: decoded lines, row ``i`` of ``probs`` belonging to ``lines[i]``.
+        probs: (N, T, C) probabilities (softmax output).
+        itos: class id -> emitted text.
+        k: alternatives per character (at most the number of emitting classes).
+    """
+    if k < 1:
+        raise ValueError(f"alternatives must be >= 1, got {k}")
+    p = probs if isinstance(probs, torch.Tensor) else torch.from_numpy(np.asarray(probs))
+    rows = [(i, f) for i, line in enumerate(lines) for f in line.char_frames]
+    for line in lines:
+        line.alternatives = []
+    if not rows:
+        return
+    silent = torch.tensor([not s for s in itos] + [True] * (p.shape[-1] - len(itos)))
+    index = torch.tensor(rows)
+    picked = p[index[:, 0], index[:, 1]].float().cpu().masked_fill(silent, -1.0)
+    k = min(k, int((~silent).sum()))
+    values, ids = picked.topk(k, dim=-1)
+    for (i, _), vals, cls in zip(rows, values.tolist(), ids.tolist()):
+        lines[i].alternatives.append([(itos[c], v) for c, v in zip(cls, vals)])

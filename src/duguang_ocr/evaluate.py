@@ -10,6 +10,11 @@ Metrics (per data set; never pool different data sets into one number):
 Protocols normalise both label and prediction: ``exact``, ``ci`` (case-insensitive) and
 ``alnum-ci`` (lower-case, only ASCII letters and digits kept: the usual scene-text word
 protocol for IIIT5K and ICDAR2015).
+
+Confidence, when results carry one: expected calibration error (ECE, 10 equal-width bins,
+see :mod:`.calibration`) of ``confidence`` against "line exactly right", and the accuracy
+and coverage of the lines at or above 90 % and 99 % confidence: what a pipeline that routes
+the other lines to a human would get.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ PROTOCOLS: dict[str, Callable[[str], str]] = {
     "ci": lambda s: s.lower(),
     "alnum-ci": lambda s: re.sub(r"[^0-9a-z]", "", s.lower()),
 }
+
+# Confidence levels at which eval reports the accuracy of the lines kept.
+CONFIDENCE_THRESHOLDS = (0.9, 0.99)
 
 # shared/realtest subsets -> protocol (from its README).
 REALTEST_PROTOCOLS = {
@@ -65,13 +73,18 @@ class EvalReport:
     ned_sum: float = 0.0
     unreadable: int = 0
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (item, label, pred)
+    confidences: list[float] = field(default_factory=list)  # per line, when given
+    hits: list[bool] = field(default_factory=list)  # per line with a confidence: exact?
 
-    def add(self, item: str, label: str, pred: str) -> None:
+    def add(self, item: str, label: str, pred: str, confidence: float | None = None) -> None:
         norm = PROTOCOLS[self.protocol]
         gt, pr = norm(label), norm(pred)
         ed = edit_distance(gt, pr)
         self.lines += 1
         self.correct += gt == pr
+        if confidence is not None:
+            self.confidences.append(float(confidence))
+            self.hits.append(gt == pr)
         self.label_chars += len(gt)
         self.edits += ed
         self.ned_sum += ed / max(1, len(gt), len(pr))
@@ -90,10 +103,32 @@ class EvalReport:
     def ned(self) -> float:
         return self.ned_sum / self.lines if self.lines else 0.0
 
+    @property
+    def ece(self) -> float:
+        """Expected calibration error of the confidences (nan without any)."""
+        from .calibration import expected_calibration_error
+
+        if not self.confidences:
+            return float("nan")
+        return expected_calibration_error(self.confidences, self.hits)
+
+    def accuracy_above(self, threshold: float) -> tuple[float, float]:
+        """(accuracy, coverage) of the lines with confidence >= ``threshold``."""
+        from .calibration import accuracy_above
+
+        return accuracy_above(self.confidences, self.hits, threshold)
+
     def to_dict(self) -> dict:
-        return {"data": self.name, "protocol": self.protocol, "lines": self.lines,
-                "line_acc": round(self.line_acc, 4), "char_acc": round(self.char_acc, 4),
-                "ned": round(self.ned, 4), "unreadable": self.unreadable}
+        d = {"data": self.name, "protocol": self.protocol, "lines": self.lines,
+             "line_acc": round(self.line_acc, 4), "char_acc": round(self.char_acc, 4),
+             "ned": round(self.ned, 4), "unreadable": self.unreadable}
+        if self.confidences:
+            d["ece"] = round(self.ece, 4)
+            for t in CONFIDENCE_THRESHOLDS:
+                acc, cov = self.accuracy_above(t)
+                d[f"acc_at_{t:g}"] = None if acc != acc else round(acc, 4)
+                d[f"coverage_at_{t:g}"] = round(cov, 4)
+        return d
 
 
 def iter_labelled(data: str | os.PathLike) -> Iterator[tuple[str, object, str]]:
@@ -146,14 +181,28 @@ def evaluate(rec, data: str | os.PathLike, protocol: str = "exact",
                       progress=progress) as bar:
         for result, (item, _, label) in zip(bar, items):  # bar first: it counts the last
             report.unreadable += not result.ok
-            report.add(item, label, result.text)
+            report.add(item, label, result.text, result.confidence if result.ok else 0.0)
     return report
 
 
+def _at(report: EvalReport, threshold: float) -> str:
+    acc, cov = report.accuracy_above(threshold)
+    return f"– ({cov:.1%})" if acc != acc else f"{acc:.1%} ({cov:.1%})"
+
+
 def format_table(reports: list[EvalReport]) -> str:
-    """A markdown table, one row per data set."""
-    rows = ["| data | protocol | lines | line acc | char acc | NED |", "|---|---|---|---|---|---|"]
+    """A markdown table, one row per data set; with confidences, also ECE and the accuracy
+    (coverage) at the :data:`CONFIDENCE_THRESHOLDS`."""
+    conf = all(r.confidences for r in reports) and reports
+    head = "| data | protocol | lines | line acc | char acc | NED |"
+    if conf:
+        head += " ECE | " + " | ".join(f"acc at conf >= {t:.0%} (kept)"
+                                       for t in CONFIDENCE_THRESHOLDS) + " |"
+    rows = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in reports:
-        rows.append(f"| {r.name} | {r.protocol} | {r.lines} | {r.line_acc:.1%} | "
-                    f"{r.char_acc:.1%} | {r.ned:.3f} |")
+        row = (f"| {r.name} | {r.protocol} | {r.lines} | {r.line_acc:.1%} | "
+               f"{r.char_acc:.1%} | {r.ned:.3f} |")
+        if conf:
+            row += f" {r.ece:.3f} | " + " | ".join(_at(r, t) for t in CONFIDENCE_THRESHOLDS) + " |"
+        rows.append(row)
     return "\n".join(rows)

@@ -11,15 +11,16 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from . import hub, io, preprocess
+from . import hub, io, preprocess, vertical
 from .backends import (
     BACKENDS,
     ONNX_FILE,
@@ -28,7 +29,8 @@ from .backends import (
     is_onnx_dir,
     load_onnx_dir,
 )
-from .decoding import DecodedLine, ctc_beam_search_batch, ctc_greedy
+from .calibration import read_calibration
+from .decoding import DecodedLine
 from .devices import default_device, resolve_device
 from .export import export_onnx
 from .hub.modelscope import WEIGHTS_FILES, ModelSpec, load_model_dir
@@ -36,30 +38,9 @@ from .models import merge_chunk_list, merge_chunks
 from .models.fused import cpu_has_native_bf16, fuse_for_inference
 from .models.layers import set_fused_attention
 from .quantize import quantize_model
+from .readout import Reader, ReadOptions
+from .results import RecognitionResult, results_to_json
 from .vocab import Vocab
-
-
-@dataclass
-class RecognitionResult:
-    """One line's result.
-
-    Attributes:
-        text: the recognised string ('' when ``error`` is set).
-        confidence: mean per-character confidence in [0, 1].
-        char_confidences: one probability per character of ``text``.
-        char_positions: x-centre of each character in the original image, in pixels.
-        error: why this item could not be read (only with ``errors="skip"``), else None.
-    """
-
-    text: str
-    confidence: float = 0.0
-    char_confidences: list[float] = field(default_factory=list)
-    char_positions: list[float] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass
@@ -68,6 +49,13 @@ class _Item:
     plan: preprocess.LinePlan
     tensor: torch.Tensor  # (full chunks, 3, 32, 300) or (1, 3, 32, canvas)
     tail: torch.Tensor | None = None  # mode="fast": the narrower last chunk (1, 3, 32, w)
+    view: vertical.View | None = None  # a tall crop read as a column
+    views: list[_Item] = field(default_factory=list)  # the column readings of a tall crop
+
+    def to_pixels(self, frame: float) -> float:
+        """CTC frame -> coordinate in the original image (y for a column view)."""
+        x = self.plan.frame_to_x(frame)
+        return x if self.view is None else self.view.to_original(x)
 
 
 MODES = ("default", "parity", "fast")
@@ -156,6 +144,9 @@ class Recognizer:
             are packed up to this budget; a longer line runs alone, in slices of this many
             chunks, so memory stays bounded however long the line). None: 16 on CPU, where
             bigger passes only fall out of cache, and ``4 * batch_size`` on GPUs.
+        **options: decoding and output options of :meth:`recognize` (``alternatives``,
+            ``allowed_chars``, ``pattern``, ``lexicon``, ``spaces``, ...) as this
+            recognizer's defaults; each call may override them.
 
     >>> rec = Recognizer()                                # embedded default, offline
     >>> rec("examples/en_hello.png")                      # doctest: +SKIP
@@ -178,6 +169,7 @@ class Recognizer:
         quantize: str | None = None,
         num_workers: int | None = None,
         max_chunks: int | None = None,
+        **options: Any,
     ):
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
@@ -238,6 +230,10 @@ class Recognizer:
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
         self._pool: ThreadPoolExecutor | None = None
+        self.options = ReadOptions().updated(beam_width=beam_width, **options)
+        # The model's calibration map (None: confidences are raw scores); see calibration.py.
+        self.calibration = read_calibration(spec.raw)
+        self._reader = Reader(vocab.itos, preprocess.FRAME_PX / spec.img_height)
 
     def _torch_model(self, model: nn.Module, mode: str, quantize: str | None) -> nn.Module:
         """The module the torch backend runs.
@@ -287,7 +283,29 @@ class Recognizer:
     def recognize(
         self, inputs: Any, *, return_details: bool = True, **kwargs: Any
     ) -> RecognitionResult | list[RecognitionResult] | str | list[str]:
-        """Like ``__call__`` but returns :class:`RecognitionResult` objects by default."""
+        """Like ``__call__`` but returns :class:`RecognitionResult` objects by default.
+
+        Keyword options (each also a :class:`Recognizer` default; README "Decoding and
+        output options"):
+
+        * ``beam_width``: 1 greedy, > 1 prefix beam search.
+        * ``alternatives=k``: per character up to k ``(char, probability)`` pairs.
+        * ``allowed_chars``/``blocked_chars``: strings of characters the text may only /
+          may never contain.
+        * ``pattern``: a regular expression the whole line must match (a subset of
+          Python's syntax, see :mod:`duguang_ocr.pattern`).
+        * ``lexicon``: a list of entries or a path to a file with one a line; the line must
+          be one entry, or with ``lexicon_mode="words"`` each space-separated word must.
+        * ``ignore_case``: constraints match letters in either case.
+        * ``spaces``: ``"model"``, ``"auto"`` or ``"none"``; ``punctuation``: ``"keep"``,
+          ``"auto"``, ``"full"`` or ``"half"`` (see :mod:`duguang_ocr.textpolicy`).
+        * ``vertical``: read crops taller than 1.5x their width as columns too and keep
+          the most confident reading (default True; see :mod:`duguang_ocr.vertical`).
+
+        Constraints are decoded exactly over the CTC lattice (prefix beam search through an
+        automaton); when no reading satisfies them the unconstrained text is returned with
+        ``constraint_met=False``.
+        """
         single = not isinstance(inputs, (list, tuple))
         if single:
             kwargs["errors"] = "raise"
@@ -304,50 +322,60 @@ class Recognizer:
         beam_width: int | None = None,
         errors: str | None = None,
         window: int | None = None,
+        **options: Any,
     ) -> Iterator[RecognitionResult]:
         """Stream results in input order with bounded memory.
 
         Inputs are read ``window`` at a time (default 8 batches), sorted by chunk count so
         every forward pass is dense, and yielded in the order given. With ``num_workers``
         threads, the next window is loaded and preprocessed while the model runs this one;
-        at most two windows' pixels are held at any time.
+        at most two windows' pixels are held at any time. ``options`` are those of
+        :meth:`recognize`.
         """
         batch_size = batch_size or self.batch_size
         errors = errors or self.errors
-        beam_width = beam_width or self.beam_width
+        opts = self.options.updated(beam_width=beam_width or self.options.beam_width,
+                                    **options)
+        self._reader.automaton(opts)  # a bad pattern fails here, before any image is read
         window = window or 8 * batch_size
         it = iter(inputs)
         block = list(islice(it, window))
-        pending = self._submit(block)
+        pending = self._submit(block, opts.vertical)
         while block:
             next_block = list(islice(it, window))
-            next_pending = self._submit(next_block)  # runs while the model reads `block`
-            yield from self._recognize_block(block, batch_size, beam_width, errors, pending)
+            next_pending = self._submit(next_block, opts.vertical)  # runs meanwhile
+            yield from self._recognize_block(block, batch_size, opts, errors, pending)
             block, pending = next_block, next_pending
 
-    def _submit(self, block: list) -> list[Future] | None:
+    def _submit(self, block: list, columns: bool) -> list[Future] | None:
         """Start preparing ``block`` in the worker threads (None: prepare inline later)."""
         if not block or not self.num_workers:
             return None
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="duguang-prep")
-        return [self._pool.submit(self._prepare, i, src) for i, src in enumerate(block)]
+        return [self._pool.submit(self._prepare, i, src, columns) for i, src in enumerate(block)]
 
     @torch.inference_mode()
-    def _recognize_block(self, block: list, batch_size: int, beam_width: int, errors: str,
+    def _recognize_block(self, block: list, batch_size: int, opts: ReadOptions, errors: str,
                          pending: list[Future] | None = None) -> list[RecognitionResult]:
         results: list[RecognitionResult | None] = [None] * len(block)
         items = []
         for i, src in enumerate(block):
             try:
-                items.append(pending[i].result() if pending else self._prepare(i, src))
+                item = pending[i].result() if pending else self._prepare(i, src, opts.vertical)
+                items += [item, *item.views]
             except (io.ImageLoadError, TypeError, ValueError) as e:
                 if errors == "raise":
                     raise
                 results[i] = RecognitionResult("", error=f"{type(e).__name__}: {e}")
+        best: dict[int, float] = {}  # a tall crop's views compete: the best-read one wins
         for batch in self._passes(items, batch_size):
-            for item, line in zip(batch, self._run(batch, beam_width)):
-                results[item.index] = self._result(line, item.plan)
+            for item, line in zip(batch, self._run(batch, opts)):
+                score = vertical.view_score(line.char_confidences)
+                if score > best.get(item.index, -1.0):
+                    best[item.index] = score
+                    results[item.index] = self._reader.result(
+                        line, opts, self.calibration, item.to_pixels, item.view is not None)
         return results  # type: ignore[return-value]
 
     def _passes(self, items: list[_Item], batch_size: int) -> Iterator[list[_Item]]:
@@ -382,9 +410,17 @@ class Recognizer:
         if batch:
             yield batch
 
-    def _prepare(self, index: int, src: Any) -> _Item:
+    def _prepare(self, index: int, src: Any, columns: bool = False) -> _Item:
+        """Load ``src`` and cut it into model input; with ``columns``, a tall crop also
+        gets its column readings (:mod:`.vertical`) as ``views``."""
+        img = io.load_image(src, composite_alpha=self.mode != "parity")
+        item = self._item(index, img)
+        if columns and vertical.is_tall(*img.shape[:2]):
+            item.views = [replace(self._item(index, v.image), view=v) for v in vertical.views(img)]
+        return item
+
+    def _item(self, index: int, img: np.ndarray) -> _Item:
         parity = self.mode == "parity"
-        img = io.load_image(src, composite_alpha=not parity)
         cfg = self.config
         fit = self.chunked and self.mode == "fast"
         plan = preprocess.plan_line(
@@ -452,13 +488,7 @@ class Recognizer:
             lines.append(merge_chunk_list(chunks, self.config.trim))
         return lines
 
-    def _decode(self, logits: torch.Tensor, beam_width: int) -> list[DecodedLine]:
-        if beam_width > 1:
-            return ctc_beam_search_batch(logits.log_softmax(-1).cpu(), self.vocab.itos,
-                                         beam_width=beam_width)
-        return ctc_greedy(logits.softmax(-1), self.vocab.itos)
-
-    def _run_ragged(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
+    def _run_ragged(self, batch: list[_Item], opts: ReadOptions) -> list[DecodedLine]:
         """:meth:`_run` for passes with narrower last chunks: lines of equal frame count
         are decoded together."""
         lines = self._line_logits(batch)
@@ -467,12 +497,12 @@ class Recognizer:
             by_frames.setdefault(logits.shape[0], []).append(i)
         decoded: list[DecodedLine | None] = [None] * len(batch)
         for rows in by_frames.values():
-            out = self._decode(torch.stack([lines[i] for i in rows]), beam_width)
+            out = self._reader.decode(torch.stack([lines[i] for i in rows]), opts)
             for i, line in zip(rows, out):
                 decoded[i] = line
         return decoded  # type: ignore[return-value]
 
-    def _run(self, batch: list[_Item], beam_width: int) -> list[DecodedLine]:
+    def _run(self, batch: list[_Item], opts: ReadOptions) -> list[DecodedLine]:
         """One forward pass over ``batch``; merge and decode each run of equal chunk count.
 
         A chunked pass holds at most ``max_chunks`` chunks in the model at once: a line longer
@@ -480,7 +510,7 @@ class Recognizer:
         before merging, so activation memory does not grow with the line's length.
         """
         if self.chunked and any(item.tail is not None for item in batch):
-            return self._run_ragged(batch, beam_width)
+            return self._run_ragged(batch, opts)
         out = self._forward(torch.cat([item.tensor for item in batch]))
         lines: list[DecodedLine] = []
         start = 0
@@ -490,31 +520,8 @@ class Recognizer:
             start += k
             if self.chunked:
                 logits = merge_chunks(logits, n, self.config.trim)
-            lines += self._decode(logits, beam_width)
+            lines += self._reader.decode(logits, opts)
         return lines
-
-    @staticmethod
-    def _result(line: DecodedLine, plan: preprocess.LinePlan) -> RecognitionResult:
-        return RecognitionResult(
-            text=line.text,
-            confidence=float(line.confidence),
-            char_confidences=[float(c) for c in line.char_confidences],
-            char_positions=[plan.frame_to_x(f) for f in line.char_frames],
-        )
-
-
-def results_to_json(results: list[RecognitionResult]) -> list[dict]:
-    """Plain dicts for JSON output (CLI ``--json``)."""
-    return [
-        {
-            "text": r.text,
-            "confidence": round(r.confidence, 6),
-            "char_confidences": [round(c, 6) for c in r.char_confidences],
-            "char_positions": [round(x, 2) for x in r.char_positions],
-            **({"error": r.error} if r.error else {}),
-        }
-        for r in results
-    ]
 
 
 __all__ = ["DTYPES", "Recognizer", "RecognitionResult", "default_device", "parse_dtype",

@@ -1,0 +1,222 @@
+"""From a line's CTC logits to a :class:`~duguang_ocr.RecognitionResult`, as the caller asked.
+
+The recognizer runs the network; everything about *reading* its output lives here: which
+decoder (greedy, beam, constrained), per-character alternatives, output policies for spaces
+and punctuation, the calibrated confidence, and pixel positions and boxes. The options are
+one frozen :class:`ReadOptions`, set per :class:`~duguang_ocr.Recognizer` and overridden per
+call, so a recognizer built for plates (``pattern=...``) can still read one free line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+
+from . import automaton as fsa
+from .calibration import LineFeatures, line_features
+from .decoding import (
+    DecodedLine,
+    add_alternatives,
+    ctc_beam_search,
+    ctc_beam_search_batch,
+    ctc_constrained_search,
+    ctc_greedy,
+)
+from .pattern import compile_pattern
+from .results import RecognitionResult
+from .textpolicy import PUNCTUATION, SPACES, apply_punctuation, apply_spaces, space_evidence
+
+LEXICON_MODES = ("line", "words")
+# Beam width of a constrained decode when the recognizer's own is greedy (1). Measured on
+# plate_zh and IIIT5K with a lexicon (README): wider beams changed no reading.
+CONSTRAINED_BEAM = 8
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How lines are decoded and written out (see :meth:`Recognizer.recognize
+    <duguang_ocr.Recognizer.recognize>` for each option)."""
+
+    beam_width: int = 1
+    alternatives: int = 0
+    allowed_chars: str | None = None
+    blocked_chars: str | None = None
+    pattern: str | None = None
+    lexicon: tuple[str, ...] | None = None
+    lexicon_mode: str = "line"
+    ignore_case: bool = False
+    # Defaults measured on mixed and English lines (README "Decoding and output options").
+    spaces: str = "auto"
+    punctuation: str = "auto"
+    vertical: bool = True
+
+    def __post_init__(self):
+        if self.beam_width < 1:
+            raise ValueError(f"beam_width must be >= 1, got {self.beam_width}")
+        if self.alternatives < 0:
+            raise ValueError(f"alternatives must be >= 0, got {self.alternatives}")
+        for name, value, allowed in (("lexicon_mode", self.lexicon_mode, LEXICON_MODES),
+                                     ("spaces", self.spaces, SPACES),
+                                     ("punctuation", self.punctuation, PUNCTUATION)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if self.pattern is not None and self.lexicon is not None:
+            raise ValueError("pass a pattern or a lexicon, not both")
+
+    def updated(self, **changes) -> ReadOptions:
+        """A copy with ``changes`` (option names as keys; a lexicon path is read here)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(sorted(unknown))}")
+        if changes.get("lexicon") is not None:
+            changes["lexicon"] = tuple(fsa.read_lexicon(changes["lexicon"]))
+        return replace(self, **changes)
+
+    @property
+    def constrained(self) -> bool:
+        return any(x is not None for x in (self.allowed_chars, self.blocked_chars,
+                                           self.pattern, self.lexicon))
+
+    def constraint_key(self) -> tuple:
+        return (self.allowed_chars, self.blocked_chars, self.pattern, self.lexicon,
+                self.lexicon_mode, self.ignore_case)
+
+
+def build_constraint(itos: Sequence[str], allowed_chars: str | Iterable[str] | None = None,
+                     blocked_chars: str | Iterable[str] | None = None,
+                     pattern: str | None = None,
+                     lexicon: str | os.PathLike | Iterable[str] | None = None,
+                     lexicon_mode: str = "line", ignore_case: bool = False
+                     ) -> fsa.Automaton | None:
+    """One automaton for all given constraints (None when there are none).
+
+    ``allowed_chars``/``blocked_chars`` restrict whatever ``pattern`` or ``lexicon`` allow
+    (or, alone, allow any string of the allowed characters).
+    """
+    if allowed_chars is None and blocked_chars is None and pattern is None and lexicon is None:
+        return None
+    mask = fsa.char_mask(itos, allowed_chars, blocked_chars)
+    if pattern is not None:
+        base = compile_pattern(pattern, itos, ignore_case)
+    elif lexicon is not None:
+        entries = fsa.read_lexicon(lexicon)
+        base = fsa.trie(entries, itos, ignore_case, words=lexicon_mode == "words")
+    else:
+        return fsa.any_of(itos, mask)
+    return base.restrict(mask) if not mask[1:].all() else base
+
+
+class Reader:
+    """Decodes batches of logits and builds results for one vocabulary.
+
+    Compiled constraints are cached per option set: compiling a lexicon or pattern costs
+    milliseconds to a second, decoding a line with it well under that.
+    """
+
+    def __init__(self, itos: Sequence[str], frame_height: float):
+        self.itos = itos
+        self.frame_height = frame_height  # one frame's width / the line height
+        self._automata: dict[tuple, fsa.Automaton | None] = {}
+
+    def automaton(self, opts: ReadOptions) -> fsa.Automaton | None:
+        key = opts.constraint_key()
+        if key not in self._automata:
+            if len(self._automata) > 32:
+                self._automata.clear()
+            self._automata[key] = build_constraint(
+                self.itos, opts.allowed_chars, opts.blocked_chars, opts.pattern, opts.lexicon,
+                opts.lexicon_mode, opts.ignore_case)
+        return self._automata[key]
+
+    def decode(self, logits: torch.Tensor, opts: ReadOptions) -> list[DecodedLine]:
+        """(N, T, C) logits -> one :class:`DecodedLine` per row."""
+        automaton = self.automaton(opts)
+        if automaton is not None:
+            lines = self._constrained(logits, opts, automaton)
+        elif opts.beam_width > 1:
+            lines = ctc_beam_search_batch(logits.float().log_softmax(-1).cpu(), self.itos,
+                                          beam_width=opts.beam_width)
+        else:
+            lines = ctc_greedy(logits.softmax(-1), self.itos)
+        peaks = logits.float().log_softmax(-1).max(-1).values.mean(-1).tolist()
+        for line, peak in zip(lines, peaks):
+            line.log_peak = peak
+        if opts.alternatives or opts.spaces == "auto":
+            probs = logits.float().softmax(-1).cpu()
+            if opts.alternatives:
+                add_alternatives(lines, probs, self.itos, opts.alternatives)
+            if opts.spaces == "auto":
+                spaces = [i for i, s in enumerate(self.itos) if s == " "]
+                for line, p in zip(lines, probs.numpy()):
+                    line.space_evidence = space_evidence(line, p, spaces)
+        return lines
+
+    def _constrained(self, logits: torch.Tensor, opts: ReadOptions,
+                     automaton: fsa.Automaton) -> list[DecodedLine]:
+        lp = logits.double().log_softmax(-1).cpu().numpy()
+        width = max(opts.beam_width, CONSTRAINED_BEAM)
+        lines = []
+        for row in lp:
+            line = ctc_constrained_search(row, self.itos, automaton, width)
+            if line is None:  # nothing matched: the unconstrained reading, flagged
+                line = (ctc_beam_search(row, self.itos, opts.beam_width) if opts.beam_width > 1
+                        else ctc_greedy(np.exp(row)[None], self.itos)[0])
+                line.constraint_met = False
+            lines.append(line)
+        return lines
+
+    def result(self, line: DecodedLine, opts: ReadOptions,
+               calibration: Callable[[LineFeatures], float] | None,
+               to_pixels: Callable[[float], float], vertical: bool = False
+               ) -> RecognitionResult:
+        """The caller's result for a decoded line.
+
+        Args:
+            line: from :meth:`decode`.
+            opts: the options it was decoded with (output policies are applied here).
+            calibration: the model's map from raw score to confidence (None: raw).
+            to_pixels: CTC frame (fractional frames allowed: ``f - 0.5`` is frame ``f``'s
+                leading edge) -> coordinate in the original image.
+            vertical: the line was read as a column (coordinates are y).
+        """
+        features = line_features(line.char_confidences, line.confidence, line.log_peak or 0.0)
+        confidence = calibration(features) if calibration is not None else features.raw
+        if not line.constraint_met:  # a text built to satisfy a constraint stays as it is
+            line = apply_spaces(line, opts.spaces, self.frame_height, line.space_evidence)
+            line = apply_punctuation(line, opts.punctuation)
+        return RecognitionResult(
+            text=line.text,
+            confidence=confidence,
+            char_confidences=[float(c) for c in line.char_confidences],
+            char_positions=[to_pixels(f) for f in line.char_frames],
+            char_boxes=[(to_pixels(a), to_pixels(b)) for a, b in char_cells(line.char_spans)],
+            alternatives=line.alternatives,
+            constraint_met=line.constraint_met,
+            vertical=vertical,
+        )
+
+
+def char_cells(spans: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
+    """Character boxes, in frames, from CTC spans: neighbours meet in the middle of the
+    blank frames between their spans; the first and last character extend as far beyond
+    their centre as towards their neighbour.
+
+    CTC emits a character in one or two frames near its start, so the spans themselves are
+    much narrower than the glyphs (mean IoU 0.38 with the rendered characters of
+    bench_output_policy.py); cells cover them about twice as well (0.74). Frame ``f``
+    covers ``f - 0.5 .. f + 0.5``.
+    """
+    if len(spans) == 1:
+        return [(spans[0][0] - 0.5, spans[0][1] + 0.5)]
+    mids = [(a[1] + b[0]) / 2 for a, b in zip(spans, spans[1:])]
+    cells = []
+    for i, (a, b) in enumerate(spans):
+        centre = (a + b) / 2
+        left = mids[i - 1] if i else centre - (mids[0] - centre)
+        right = mids[i] if i < len(mids) else centre + (centre - mids[-1])
+        cells.append((left, right))
+    return cells
