@@ -124,6 +124,6 @@ def test_cli_eval_prints_ece_and_threshold_accuracy(tiny_model_dir, labelled, tm
     model = tmp_path / "m"
     shutil.copytree(tiny_model_dir, model)
     assert main(["calibrate", "--model", str(model), "--data", str(labelled), "--write"]) == 0
-    assert "wrote the calibration" in capsys.readouterr().out
+    assert "wrote the calibration" in capsys.readouterr().err  # stdout: the JSON only
     config = json.loads((model / "configuration.json").read_text())
     assert config["model"]["duguang_ocr"]["calibration"]["method"] == "logistic"

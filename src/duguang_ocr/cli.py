@@ -436,8 +436,11 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--model", default=None,
                    help="model directory (default: the embedded model's own directory)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
-    p.add_argument("--method", choices=("logistic", "isotonic"), default="logistic")
-    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact")
+    p.add_argument("--method", choices=("logistic", "isotonic"), default="logistic",
+                   help="logistic (default): sigmoid of the line's log score and peak "
+                   "features; isotonic: monotone step map of the raw score")
+    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact",
+                   help="what counts as a right line (as for eval)")
     p.add_argument("--write", action="store_true",
                    help="store the map in the model directory's configuration.json")
     p.set_defaults(func=cmd_calibrate)
