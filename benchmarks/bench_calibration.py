@@ -25,22 +25,6 @@ COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 10
           (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 
 
-def _read(rec, pairs, protocol: str) -> tuple[list, list[bool]]:
-    """Calibration features and exactness of each line, read through the recognizer."""
-    from duguang_ocr.calibration import _FeatureLog
-    from duguang_ocr.evaluate import PROTOCOLS
-
-    saved, log = rec.calibration, _FeatureLog()
-    rec.calibration = log
-    try:
-        results = list(rec.iter_recognize([x for x, _ in pairs], errors="skip"))
-    finally:
-        rec.calibration = saved
-    norm = PROTOCOLS[protocol]
-    feats = [log.features[int(r.confidence)] for r in results]
-    return feats, [norm(r.text) == norm(t) for r, (_, t) in zip(results, pairs)]
-
-
 def _plot(path: Path, panels: dict[str, dict[str, tuple[list[float], list[bool]]]]) -> None:
     """One reliability diagram per panel (accuracy against mean confidence per bin, dot
     area ~ lines in the bin), one colour per data set."""
@@ -93,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         expected_calibration_error,
         fit_isotonic,
         fit_logistic,
+        read_features,
         save_calibration,
     )
     from duguang_ocr.evaluate import REALTEST_PROTOCOLS, iter_labelled
@@ -112,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recognizer(model_dir, device="cpu")
     print(f"model: {rec.spec.variant} ({model_dir})")
     pairs = [(x, t) for _, x, t in iter_labelled(args.data)]
-    fit_feats, fit_hits = _read(rec, pairs[: args.fit], "exact")
+    fit_feats, fit_hits = read_features(rec, pairs[: args.fit], "exact")
     maps = {"raw": lambda f: f.raw, "logistic": fit_logistic(fit_feats, fit_hits),
             "isotonic": fit_isotonic(fit_feats, fit_hits)}
     print(f"fitted on {len(fit_feats)} lines (line accuracy {np.mean(fit_hits):.1%}); "
@@ -129,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, (data, protocol) in sets.items():
         if not data:
             continue
-        feats, hits = _read(rec, data, protocol)
+        feats, hits = read_features(rec, data, protocol)
         confs = {m: [f_(f) for f in feats] for m, f_ in maps.items()}
         cells = [f"{expected_calibration_error(confs[m], hits):.3f}" for m in maps]
         for t in (0.9, 0.99):

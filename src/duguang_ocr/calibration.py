@@ -210,12 +210,31 @@ class _FeatureLog:
         return float(len(self.features) - 1)
 
 
+def read_features(recognizer, pairs: Sequence[tuple[object, str]], protocol: str = "exact"
+                  ) -> tuple[list[LineFeatures], list[bool]]:
+    """Each labelled line's calibration features and whether it was read exactly right.
+
+    Lines are read through the recognizer's own path (batching, decoding options, output
+    policies), so a map is fitted on exactly what it will be applied to; unreadable images
+    are left out. The recognizer's calibration is set aside meanwhile and put back.
+    """
+    from .evaluate import PROTOCOLS
+
+    norm = PROTOCOLS[protocol]
+    saved, log = recognizer.calibration, _FeatureLog()
+    recognizer.calibration = log
+    try:
+        results = list(recognizer.iter_recognize([x for x, _ in pairs], errors="skip"))
+    finally:
+        recognizer.calibration = saved
+    kept = [(r, label) for r, (_, label) in zip(results, pairs) if r.ok]
+    return ([log.features[int(r.confidence)] for r, _ in kept],
+            [norm(r.text) == norm(label) for r, label in kept])
+
+
 def fit_calibration(recognizer, labelled_lines: Iterable[tuple[object, str]] | str | os.PathLike,
                     method: str = "logistic", protocol: str = "exact") -> dict:
     """Fit a calibration map for ``recognizer`` on held-out labelled lines.
-
-    The lines are read through the recognizer's own path (batching, decoding options,
-    output policies), so the map is fitted on exactly what it will be applied to.
 
     Args:
         recognizer: a :class:`~duguang_ocr.Recognizer`; its current calibration is set
@@ -230,26 +249,15 @@ def fit_calibration(recognizer, labelled_lines: Iterable[tuple[object, str]] | s
         The map as a dict for ``configuration.json`` (see :func:`save_calibration`), plus
         ``"line_acc"`` on the data and ``"ece_before"``/``"ece_after"`` on it (in-sample).
     """
-    from .evaluate import PROTOCOLS, iter_labelled
+    from .evaluate import iter_labelled
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if isinstance(labelled_lines, (str, os.PathLike)):
         labelled_lines = [(x, label) for _, x, label in iter_labelled(labelled_lines)]
-    pairs = list(labelled_lines)
-    if not pairs:
-        raise ValueError("no labelled lines to fit a calibration on")
-    norm = PROTOCOLS[protocol]
-    saved, log = recognizer.calibration, _FeatureLog()
-    recognizer.calibration = log
-    try:
-        results = list(recognizer.iter_recognize([x for x, _ in pairs], errors="skip"))
-    finally:
-        recognizer.calibration = saved
-    ok = [r.ok for r in results]
-    features = [log.features[int(r.confidence)] for r, good in zip(results, ok) if good]
-    correct = [norm(r.text) == norm(label) for r, (_, label), good in zip(results, pairs, ok)
-               if good]
+    features, correct = read_features(recognizer, list(labelled_lines), protocol)
+    if not features:
+        raise ValueError("no readable labelled lines to fit a calibration on")
     fitted = (fit_logistic if method == "logistic" else fit_isotonic)(features, correct)
     d = fitted.to_dict()
     d["line_acc"] = round(float(np.mean(correct)), 4)
