@@ -82,6 +82,8 @@ def test_drop_chars_squash_and_no_normalisation(messy):
     assert r.unknown_chars_dropped == 1 and r.kept == 6
     squashed = run_check(messy, preprocess="squash")  # the wide line on one 300-px chunk
     assert squashed.dropped["too_long"] == 2 and squashed.chunks == {1: 8}
+    assert "squashed to 300 px" in squashed.too_long.examples[-1]
+    assert squashed.widths == run_check(messy).widths  # widths as drawn, before squashing
     raw = run_check(messy, normalize_width=False)  # 'ｗｏｒｌｄ' stays unknown
     assert raw.normalized_lines.count == 0 and raw.dropped["unknown_skipped"] == 3
 

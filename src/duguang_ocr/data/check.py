@@ -33,6 +33,7 @@ from typing import Any
 
 from ..io import ImageLoadError, image_size, load_image
 from ..models import ConvNextViTConfig
+from ..preprocess import resized_width
 from ..progress import progress_bar
 from ..vocab import Vocab
 from .collate import STAT_KEYS, LineCollator, ctc_frames_needed
@@ -289,8 +290,8 @@ class _Checker:
             return
         text = self._normalize(s)
         self._duplicate(s, text)
-        plan = col.plan(*size)
-        self.widths.append(plan.resized_width)
+        plan, width = col.plan(*size), resized_width(*size)  # width: before any squash
+        self.widths.append(width)
         self.lengths.append(len(text))
         if col.chunked:
             self.chunks[plan.num_chunks] += 1
@@ -304,8 +305,10 @@ class _Checker:
         ids = col.encode(text, frames, self.stats)
         if self.stats["too_long"] > too_long:
             needed = ctc_frames_needed(col.vocab.encode(text, unknown="skip"))
-            r.too_long.add(f"{s.item}: {_show(text)} needs {needed} frames, its "
-                           f"{plan.resized_width}-px line gives {frames}")
+            squashed = (f", squashed to {plan.resized_width} px"
+                        if plan.resized_width < width else "")
+            r.too_long.add(f"{s.item}: {_show(text)} needs {needed} frames, its {width}-px "
+                           f"line gives {frames}{squashed}")
         r.kept += ids is not None
 
     def _normalize(self, s: _Sample) -> str:
