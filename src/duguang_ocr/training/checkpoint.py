@@ -94,9 +94,9 @@ def transfer_head(model: nn.Module, state: dict[str, torch.Tensor], old: Vocab, 
     A new symbol's row starts as the mean of the old rows, so its logit is the mean of the
     old logits: below the frame's winner, so the extended model reads exactly as the old one
     did until training teaches the new rows. (A random row, as the fresh head has, wins
-    frames at once: crnn_lite, the earlier default model, given 50 random rows fell from 77.9% to 13.9% character
-    accuracy on lines of its own vocabulary before a single step; zero rows still cost 42
-    points, since a bias-free head's winning logit can be negative.)"""
+    frames at once: crnn_lite, the earlier default model, given 50 random rows fell from
+    77.9% to 13.9% character accuracy on lines of its own vocabulary before a single step;
+    zero rows still cost 42 points, since a bias-free head's winning logit can be negative.)"""
     out = dict(state)
     rows_new = list(range(new.offset)) + [new.char_id(s) for s in new.symbols if s in old]
     rows_old = list(range(old.offset)) + [old.char_id(s) for s in new.symbols if s in old]
