@@ -2,12 +2,17 @@
 
 What it measures, in one run on one machine (so ratios are comparable):
 
-1. **in-process**: ``Recognizer.recognize`` on all the lines at once, batch ``--max-batch``
-   (images given as encoded bytes, like the server receives them): lines/s and the strings.
+1. **in-process**: ``Recognizer.recognize`` on all the lines at once (the default forward
+   batch of 32 lines, as the server's ``--batch-size``; images given as encoded bytes, like
+   the server receives them): lines/s, CPU ms per line and the strings.
 2. **through the server** at each ``--concurrency`` (default 1, 8, 64 clients, each a
    thread with a keep-alive session sending ``--per-request`` lines per multipart
    request until every line has been sent once): lines/s, ratio to in-process, p50/p99
-   request latency, errors, and strings that differ from the in-process ones.
+   request latency, errors, strings that differ from the in-process ones, and the server's
+   and the clients' CPU ms per line (/proc; steadier than lines/s on a shared machine: the
+   server's efficiency is in-process CPU ms per line / server CPU ms per line). Steps 1 and
+   2 alternate for ``--rounds`` rounds and the medians are reported, each round's ratio
+   against its own in-process run (the speed of a shared machine drifts).
 3. **faults** against the same server: a malformed JSON body, a wrong content type, a
    truncated multipart body, a decompression bomb (a 10,000 x 10,000 PNG of a few KB),
    a client that disconnects mid-body and one that leaves while queued, then a
@@ -21,7 +26,7 @@ What it measures, in one run on one machine (so ratios are comparable):
    (the in-flight request answers 200, a new one 503, exit status 0).
 
     python benchmarks/bench_serve.py [--n 600] [--lines DIR ...] [--per-request 4]
-        [--concurrency 1,8,64] [--model default] [--json out.json]
+        [--concurrency 1,8,64] [--rounds 3] [--model default] [--json out.json]
 
 Lines: the ``../shared/realtest`` crops when present (every subset, shuffled), else lines
 rendered by ``bench_inference.make_lines``. The clients share the CPU with the server, so on
@@ -48,6 +53,8 @@ import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+MEDIANS = ("lines_per_s", "ratio", "p50_ms", "p99_ms", "server_cpu_ms", "client_cpu_ms",
+           "cpu_ratio")  # the rest are summed over rounds
 REALTEST = ROOT.parent / "shared" / "realtest"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -124,24 +131,32 @@ def texts(response: requests.Response) -> list[str]:
 
 
 # -------------------------------------------------------------------------------- load
-def in_process(model: str | None, images: list[bytes], max_batch: int,
-               repeat: int) -> tuple[list[str], float]:
-    """Strings and the best lines/s of ``repeat`` runs of one ``recognize`` call."""
-    from duguang_ocr import Recognizer
+class InProcess:
+    """The baseline: one Recognizer in this process, ``recognize`` on all lines at once."""
 
-    rec = Recognizer.from_pretrained(model, batch_size=max_batch)
-    rec.recognize(images[:8])  # first-call allocations, as the server's warm-up
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = rec.recognize(images)
-        best = max(best, len(images) / (time.perf_counter() - start))
-    return [r.text for r in out], best
+    def __init__(self, model: str | None):
+        from duguang_ocr import Recognizer
+
+        self.rec = Recognizer.from_pretrained(model)  # batch_size 32, as the server's
+
+    def run(self, images: list[bytes]) -> tuple[list[str], float, float]:
+        """Strings, lines/s and CPU ms per line (all threads) of one call."""
+        start, cpu = time.perf_counter(), time.process_time()
+        out = self.rec.recognize(images)
+        cpu_ms = (time.process_time() - cpu) * 1000 / len(images)
+        return [r.text for r in out], len(images) / (time.perf_counter() - start), cpu_ms
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(url: str, images: list[bytes], ref: list[str], concurrency: int,
-             per_request: int, deadline: float) -> dict:
-    """Every line sent once by ``concurrency`` threads; stops early at ``deadline``."""
+             per_request: int, deadline: float, server_pid: int | None = None) -> dict:
+    """Every line sent once by ``concurrency`` threads; stops early at ``deadline``.
+    With ``server_pid``, also the server's and the clients' CPU ms per line."""
     chunks = [(i, images[i : i + per_request]) for i in range(0, len(images), per_request)]
     it = iter(chunks)
     lock = threading.Lock()
@@ -174,7 +189,8 @@ def run_load(url: str, images: list[bytes], ref: list[str], concurrency: int,
                     stats["wrong"] += sum(a != b for a, b in
                                           zip(got, ref[start : start + len(batch)]))
 
-    t0 = time.perf_counter()
+    t0, own0 = time.perf_counter(), time.process_time()
+    server0 = cpu_seconds(server_pid) if server_pid else 0.0
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
     for t in threads:
         t.start()
@@ -182,8 +198,13 @@ def run_load(url: str, images: list[bytes], ref: list[str], concurrency: int,
         t.join()
     wall = time.perf_counter() - t0
     lat = np.array(latencies or [float("nan")]) * 1000
-    return {"concurrency": concurrency, **stats, "lines_per_s": stats["lines"] / wall,
-            "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99))}
+    row = {"concurrency": concurrency, **stats, "lines_per_s": stats["lines"] / wall,
+           "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99))}
+    if server_pid:
+        n = max(stats["lines"], 1)
+        row["server_cpu_ms"] = (cpu_seconds(server_pid) - server0) * 1000 / n
+        row["client_cpu_ms"] = (time.process_time() - own0) * 1000 / n
+    return row
 
 
 # ------------------------------------------------------------------------------ faults
@@ -382,7 +403,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--max-batch", type=int, default=32)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--repeat", type=int, default=2, help="in-process runs (best counts)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="in-process then every load level, this many times; medians count "
+                    "(a shared machine's speed drifts: each round's ratio uses its own "
+                    "in-process run)")
     ap.add_argument("--time-limit", type=float, default=300,
                     help="seconds per load level before it stops early")
     ap.add_argument("--seed", type=int, default=0)
@@ -399,27 +423,49 @@ def main(argv: list[str] | None = None) -> dict:
 
         images = rendered_lines(args.n, args.seed, Path(tempfile.mkdtemp()))
         source = "rendered lines"
-    print(f"{len(images)} lines from {source}; torch threads: default", flush=True)
+    print(f"{len(images)} lines from {source}", flush=True)
     model_args = ["--model", args.model] if args.model else []
-    ref, base = in_process(args.model, images, args.max_batch, args.repeat)
-    print(f"in-process recognize(): {base:.1f} lines/s", flush=True)
+    base = InProcess(args.model)
+    ref, _, _ = base.run(images)  # the reference strings; also warms the in-process model
 
     serve_args = [*model_args, "--max-batch", str(args.max_batch)]
     server = Server(serve_args)
     server.wait_ready()
-    summary: dict = {"lines": len(images), "source": source, "in_process_lines_per_s": base,
-                     "load": []}
+    summary: dict = {"lines": len(images), "source": source, "load": []}
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rows: dict[int, list[dict]] = {c: [] for c in levels}
+    bases, base_cpu = [], []
     try:
-        if not args.no_warm:  # every line once, unmeasured, as in-process had its repeat
+        if not args.no_warm:  # every line once, unmeasured, as in-process had its first run
             run_load(server.url, images, ref, 8, args.per_request, time.monotonic() + 600)
-        for c in map(int, args.concurrency.split(",")):
-            row = run_load(server.url, images, ref, c, args.per_request,
-                           time.monotonic() + args.time_limit)
-            row["ratio"] = row["lines_per_s"] / base
+        for _ in range(args.rounds):
+            got, speed, cpu_ms = base.run(images)
+            bases.append(speed)
+            base_cpu.append(cpu_ms)
+            assert got == ref, "in-process strings changed between runs"
+            for c in levels:
+                row = run_load(server.url, images, ref, c, args.per_request,
+                               time.monotonic() + args.time_limit, server.proc.pid)
+                row["ratio"] = row["lines_per_s"] / speed
+                row["cpu_ratio"] = cpu_ms / row["server_cpu_ms"]
+                rows[c].append(row)
+        summary["in_process_lines_per_s"] = float(np.median(bases))
+        summary["in_process_cpu_ms"] = float(np.median(base_cpu))
+        print(f"in-process recognize(): {summary['in_process_lines_per_s']:.1f} lines/s, "
+              f"{summary['in_process_cpu_ms']:.2f} CPU ms/line (median of {len(bases)}: "
+              f"{', '.join(f'{b:.0f}' for b in bases)} lines/s)")
+        for c in levels:
+            row = {k: (float(np.median([r[k] for r in rows[c]])) if k in MEDIANS else
+                       sum(r[k] for r in rows[c])) for k in rows[c][0]}
+            row["concurrency"] = c
             summary["load"].append(row)
             print(f"  {c:3d} clients: {row['lines_per_s']:.1f} lines/s ({row['ratio']:.2f}x), "
                   f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, "
-                  f"{row['errors']} errors, {row['wrong']} wrong", flush=True)
+                  f"{row['errors']} errors, {row['wrong']} wrong; CPU ms/line: server "
+                  f"{row['server_cpu_ms']:.2f} ({row['cpu_ratio']:.2f}x in-process's "
+                  f"efficiency), clients {row['client_cpu_ms']:.2f} "
+                  f"(ratios {', '.join(format(r['ratio'], '.2f') for r in rows[c])})",
+                  flush=True)
         summary["faults"] = faults(server, images, ref)
         small = [*serve_args, "--queue", "16", "--max-wait-ms", "500", "--timeout", "3"]
         server, summary["kill"] = kill_and_restart(server, small, images, ref)

@@ -136,16 +136,16 @@ def check_room(actor_cpus: float, cluster_cpus: float) -> None:
             f"{cluster_cpus:g} for reading images; use at most {max(cluster_cpus - 1, 0):g}")
 
 
-def run(inputs: list[str], output: str, *, fmt: str = "parquet", actors: int = 1,
-        threads: int = 1, batch_size: int = 64, model: str | None = None,
-        device: str | None = None, gpus_per_actor: float = 0.0, shard_size: int = 10_000,
-        options: dict | None = None) -> None:
-    """Recognise every image of ``inputs`` and write the rows under ``output``."""
+def recognized(inputs: list[str], *, actors: int = 1, threads: int = 1, batch_size: int = 64,
+               model: str | None = None, device: str | None = None,
+               gpus_per_actor: float = 0.0, shard_size: int = 10_000,
+               options: dict | None = None) -> Any:
+    """The (lazy) dataset of result rows for every image of ``inputs``."""
     import ray
     import ray.data
 
     check_room(actors * threads, ray.cluster_resources().get("CPU", 0))
-    ds = build_dataset(inputs, shard_size).map_batches(
+    return build_dataset(inputs, shard_size).map_batches(
         OcrActor,
         fn_constructor_kwargs={"model": model, "threads": threads, "batch_size": batch_size,
                                "device": device, "options": options},
@@ -153,10 +153,16 @@ def run(inputs: list[str], output: str, *, fmt: str = "parquet", actors: int = 1
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=threads, num_gpus=gpus_per_actor,
     )
+
+
+def write(ds: Any, output: str, fmt: str = "parquet") -> None:
+    """Write result rows as Parquet or JSON lines (one file per block) under ``output``."""
     if fmt == "parquet":
         ds.write_parquet(output)
+    elif fmt == "jsonl":
+        ds.write_json(output, force_ascii=False)
     else:
-        ds.write_json(output, force_ascii=False)  # JSON lines, one file per block
+        raise ValueError(f"format must be parquet or jsonl, got {fmt!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
     device = "cuda" if args.gpus_per_actor else "cpu"
     start = time.perf_counter()
-    run(args.inputs, args.output, fmt=args.format, actors=args.actors, threads=args.threads,
-        batch_size=args.batch_size, model=args.model, device=device,
-        gpus_per_actor=args.gpus_per_actor, shard_size=args.shard_size,
-        options={"beam_width": args.beam})
+    ds = recognized(args.inputs, actors=args.actors, threads=args.threads,
+                    batch_size=args.batch_size, model=args.model, device=device,
+                    gpus_per_actor=args.gpus_per_actor, shard_size=args.shard_size,
+                    options={"beam_width": args.beam})
+    write(ds, args.output, args.format)
     print(f"wrote {args.output} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
 

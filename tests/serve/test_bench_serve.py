@@ -18,7 +18,7 @@ def test_load_and_faults(tmp_path):
     for i in range(40):
         render(f"{i:02d} {WORDS[i % len(WORDS)]}").save(tmp_path / f"{i:02d}.png")
     s = bench.main(["--n", "40", "--lines", str(tmp_path), "--concurrency", "1,16",
-                    "--repeat", "1", "--no-warm", "--max-batch", "16"])
+                    "--rounds", "1", "--no-warm", "--max-batch", "16"])
     for row in s["load"]:  # every line answered, each exactly as in-process
         assert (row["lines"], row["errors"], row["wrong"]) == (40, 0, 0)
     f = s["faults"]
