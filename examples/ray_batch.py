@@ -11,9 +11,11 @@ in ModelScope's layout (split into ranges of ``--shard-size`` samples so many ta
 file at once). Each Ray actor loads one :class:`duguang_ocr.Recognizer` and runs
 ``map_batches`` over ``--batch-size`` images at a time with ``--threads`` torch threads;
 results go to Parquet (default) or JSON-lines files under ``--output``, one row per image:
-``path`` (a file path, or ``LMDB:index``) and ``recognize --json``'s fields
-(``text``, ``confidence``, ``char_confidences``, ``char_positions``, ``error``). A bad image
-gives a row with ``error`` set; it never stops the job.
+``path`` (a file path, or ``LMDB:index``) and ``recognize --json``'s fields (``text``,
+``confidence``, ``char_confidences``, ``char_positions``, ``char_boxes``, ``alternatives``,
+``constraint_met``, ``vertical``, ``error``; ``--options`` passes decoding options such
+as a pattern or a lexicon file). A bad image gives a row with ``error`` set; it never stops
+the job.
 
 docs/RAY.md explains how to run it over millions of images (sharding, actors per node,
 measured throughput).
@@ -22,6 +24,7 @@ measured throughput).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -40,9 +43,25 @@ def schema() -> Any:
     import pyarrow as pa
 
     floats = pa.list_(pa.float64())
+    alternative = pa.struct([("char", pa.string()), ("probability", pa.float64())])
     return pa.schema([("path", pa.string()), ("text", pa.string()),
                       ("confidence", pa.float64()), ("char_confidences", floats),
-                      ("char_positions", floats), ("error", pa.string())])
+                      ("char_positions", floats), ("char_boxes", pa.list_(floats)),
+                      ("alternatives", pa.list_(pa.list_(alternative))),
+                      ("constraint_met", pa.bool_()), ("vertical", pa.bool_()),
+                      ("error", pa.string())])
+
+
+def columns(paths: list[str], rows: list[dict], names: list[str]) -> dict[str, list]:
+    """``results_to_json`` rows as columns; fields a row leaves out are null (``vertical``
+    False), ``alternatives`` pairs become ``{char, probability}`` structs."""
+    out: dict[str, list] = {"path": paths}
+    for name in names:
+        out[name] = [row.get(name, False if name == "vertical" else None) for row in rows]
+    out["alternatives"] = [None if alts is None else
+                           [[{"char": c, "probability": p} for c, p in at] for at in alts]
+                           for alts in out["alternatives"]]
+    return out
 
 
 class OcrActor:
@@ -67,9 +86,7 @@ class OcrActor:
 
         images = [bytes(b) for b in batch["bytes"]]
         rows = results_to_json(self.rec.recognize(images))
-        out: dict[str, list] = {"path": [str(p) for p in batch["path"]]}
-        for name in self.schema.names[1:]:
-            out[name] = [row.get(name) for row in rows]  # error: None when the line was read
+        out = columns([str(p) for p in batch["path"]], rows, self.schema.names[1:])
         return pa.Table.from_pydict(out, schema=self.schema)
 
 
@@ -181,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=64, help="images per model call")
     ap.add_argument("--shard-size", type=int, default=10_000, help="LMDB samples per task")
     ap.add_argument("--model", default=None, help="model dir, alias or ModelScope id")
-    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--options", type=json.loads, default={},
+                    help='Recognizer options as JSON, e.g. \'{"beam_width": 5, "pattern": '
+                    '"[A-Z0-9]+", "alternatives": 3}\' (see Recognizer.recognize)')
     args = ap.parse_args(argv)
 
     import ray
@@ -193,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = recognized(args.inputs, actors=args.actors, threads=args.threads,
                     batch_size=args.batch_size, model=args.model, device=device,
                     gpus_per_actor=args.gpus_per_actor, shard_size=args.shard_size,
-                    options={"beam_width": args.beam})
+                    options=args.options)
     write(ds, args.output, args.format)
     print(f"wrote {args.output} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0

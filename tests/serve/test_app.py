@@ -57,7 +57,7 @@ def metric(url: str, name: str, **headers) -> float:
     raise KeyError(name)
 
 
-# ------------------------------------------------------------------ the embedded model
+# ------------------------------------------------------------ a real (tiny) model
 LINES = [f"{i:02d} {w}" for i, w in enumerate(
     "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
     "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee "
@@ -65,9 +65,11 @@ LINES = [f"{i:02d} {w}" for i, w in enumerate(
 
 
 @pytest.fixture(scope="module")
-def real():
-    """The embedded model behind a server that waits 50 ms to fill batches of 16 lines."""
-    with running(ServeConfig(max_batch=16, max_wait_ms=50, queue=512)) as app:
+def real(tiny_model_dir):
+    """A random-weight ConvNextViT (fast; the server does not care what the model reads)
+    behind a server that waits 50 ms to fill batches of 16 lines."""
+    config = ServeConfig(model=str(tiny_model_dir), max_batch=16, max_wait_ms=50, queue=512)
+    with running(config) as app:
         yield app
 
 
@@ -77,7 +79,8 @@ def test_many_concurrent_clients_each_get_exactly_their_own_lines(real):
     images = [encode(render(t)) for t in LINES]
     rec = real.state.server.batcher.recognizer
     expected = results_to_json(rec.recognize(images))
-    assert len(set(e["text"] for e in expected)) > len(LINES) // 2  # distinguishable lines
+    signatures = {(e["text"], e["confidence"], tuple(e["char_positions"])) for e in expected}
+    assert len(signatures) == len(LINES)  # every line's result tells it apart
     jobs = []
     for k in range(64):
         idx = [(k * 7 + j * 5) % len(LINES) for j in range(k % 3 + 1)]
@@ -126,6 +129,35 @@ def test_options_pass_through_and_skip_mode(real):
     assert r.status_code == 400 and "no_such_option" in r.json()["error"]
 
 
+def test_decoding_options_match_the_library(real):
+    """Every option of Recognizer.recognize reaches it, through all three body kinds;
+    the library's own checks answer 400; a lexicon can never be a server-side path."""
+    rec = real.state.server.batcher.recognizer
+    img = encode(render("AB 123"))
+    cases = [{"alternatives": 2}, {"allowed_chars": "0123456789 "},
+             {"pattern": r"[A-Z]{2} \d{3}"}, {"lexicon": ["AB 123", "CD 456"]},
+             {"spaces": "none", "punctuation": "full"}, {"blocked_chars": "AB"}]
+    for options in cases:
+        want = results_to_json([rec.recognize(img, **options)])[0]
+        for kind in ("json", "multipart"):
+            got = post(real.url, [img], kind, options=options).json()["results"][0]
+            assert got["text"] == want["text"], (options, kind)
+            assert got.get("constraint_met") == want.get("constraint_met")
+            if "alternatives" in want:  # the characters; probabilities to 1e-3
+                for g, w in zip(got["alternatives"], want["alternatives"], strict=True):
+                    assert [c for c, _ in g] == [c for c, _ in w]
+                    assert [p for _, p in g] == pytest.approx([p for _, p in w], abs=1e-3)
+    raw = post(real.url, [img], "raw", options={"allowed_chars": "0123456789 "}).json()
+    assert raw["results"][0]["text"] == rec.recognize(img, allowed_chars="0123456789 ").text
+    for options, match in [({"pattern": "[A-Z"}, "unterminated character class"),
+                           ({"spaces": "sometimes"}, "spaces must be one of"),
+                           ({"lexicon": "/etc/passwd"}, "lexicon: Input should be a valid list"),
+                           ({"alternatives": 1000}, "less than or equal to 20"),
+                           ({"pattern": "x" * 600}, "at most 512 characters")]:
+        r = post(real.url, [img], "json", options=options)
+        assert r.status_code == 400 and match in r.json()["error"], (options, r.text)
+
+
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_bad_requests_get_clear_4xx(real):
     url = real.url + "/v1/recognize"
@@ -153,8 +185,9 @@ def test_bad_requests_get_clear_4xx(real):
 def test_health_ready_metrics(real):
     assert requests.get(real.url + "/healthz").json() == {"status": "ok"}
     ready = requests.get(real.url + "/readyz").json()
-    assert ready["status"] == "ready" and "crnn_lite" in ready["model"]
-    assert "beam_width" in ready["options"]
+    rec = real.state.server.batcher.recognizer
+    assert ready["status"] == "ready" and ready["model"] == repr(rec)
+    assert {"beam_width", "pattern", "lexicon"} <= set(ready["options"])
     text = requests.get(real.url + "/metrics").text
     for name in ("duguang_ocr_requests_total", "duguang_ocr_lines_total",
                  "duguang_ocr_batch_size_bucket", "duguang_ocr_queue_depth",

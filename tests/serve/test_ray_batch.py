@@ -53,7 +53,7 @@ def test_an_actor_pool_must_leave_a_cpu_for_reading():
 
 
 @pytest.mark.slow
-def test_ray_batch_reads_files_lists_and_lmdb_shards(tmp_path, local_ray):
+def test_ray_batch_reads_files_lists_and_lmdb_shards(tmp_path, local_ray, tiny_model_dir):
     from duguang_ocr import Recognizer
 
     expected: dict[str, bytes] = {}
@@ -77,7 +77,8 @@ def test_ray_batch_reads_files_lists_and_lmdb_shards(tmp_path, local_ray):
     ex = _example()
     ds = ex.recognized([str(tmp_path / "crops"), f"@{tmp_path / 'list.txt'}",
                         str(tmp_path / "shard.lmdb")],
-                       actors=2, threads=1, batch_size=32, shard_size=30).materialize()
+                       actors=2, threads=1, batch_size=32, shard_size=30,
+                       model=str(tiny_model_dir), options={"alternatives": 2}).materialize()
     ex.write(ds, str(tmp_path / "parquet"))
     ex.write(ds, str(tmp_path / "jsonl"), "jsonl")
     rows = pq.read_table(tmp_path / "parquet").to_pylist()
@@ -89,10 +90,17 @@ def test_ray_batch_reads_files_lists_and_lmdb_shards(tmp_path, local_ray):
     assert sorted(lines, key=lambda r: r["path"]) == sorted(rows, key=lambda r: r["path"])
 
     paths = sorted(expected)[::3]  # a third of them, against the library in this process
-    results = Recognizer().recognize([expected[p] for p in paths])
+    results = Recognizer(tiny_model_dir, alternatives=2).recognize(
+        [expected[p] for p in paths])
     for p, r in zip(paths, results):
-        assert by_path[p]["text"] == r.text, p
-        assert by_path[p]["confidence"] == pytest.approx(r.confidence, abs=1e-3)
-        assert (by_path[p]["error"] is None) == (r.error is None)
+        row = by_path[p]
+        assert row["text"] == r.text, p
+        assert row["confidence"] == pytest.approx(r.confidence, abs=1e-3)
+        assert (row["error"] is None) == (r.error is None)
+        assert [tuple(b) for b in row["char_boxes"]] == [
+            pytest.approx(b, abs=0.01) for b in r.char_boxes]
+        if r.error is None:
+            assert [[a["char"] for a in alts] for alts in row["alternatives"]] == \
+                [[c for c, _ in alts] for alts in r.alternatives]
     bad = by_path[f"{tmp_path / 'shard.lmdb'}:100"]
     assert bad["text"] == "" and "not an image file" in bad["error"]

@@ -34,6 +34,7 @@ from .metrics import Metrics
 from .schema import (
     RequestError,
     Source,
+    check_options,
     load_sources,
     parse_json,
     parse_options,
@@ -210,6 +211,7 @@ async def _recognize(request: Request, state: ServerState) -> Response:
                 raise RequestError(413, f"{len(sources)} images in one request; this server "
                                    f"takes at most {config.queue} (--queue)")
             stage = "load"
+            await anyio.to_thread.run_sync(check_options, batcher.recognizer, kwargs)
             loaded = await anyio.to_thread.run_sync(lambda: load_sources(
                 sources, max_pixels=config.max_pixels,
                 composite_alpha=batcher.recognizer.mode != "parity",

@@ -9,21 +9,22 @@ Three body kinds carry the same thing, a list of images plus options:
   (a ``data:image/...;base64,`` prefix is accepted) or, with ``--allow-urls``, an http(s)
   URL for the server to fetch.
 
-Options may also come as query parameters (``?beam_width=5``), which suits the first two
-kinds; body options win over query ones. Every option is a keyword argument of
-:meth:`Recognizer.recognize` under the same name, so adding one to the API means adding
-one typed field to :class:`Options` (values are checked here, before anything is queued).
+Options may also come as query parameters (``?beam_width=5&pattern=...``), which suits
+the first two kinds; body options win over query ones. Every option is a keyword argument
+of :meth:`Recognizer.recognize` under the same name, so adding one to the API means adding
+one typed field to :class:`Options` (values are checked before anything is queued).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import io
 
 MAX_BEAM = 64
+MAX_ALTERNATIVES = 20
+MAX_CHARSET = 10_000  # characters in allowed_chars / blocked_chars
+MAX_PATTERN = 512
+MAX_LEXICON = 100_000  # entries
+MAX_ENTRY = 200  # characters per lexicon entry
 
 
 class RequestError(Exception):
@@ -41,10 +47,19 @@ class RequestError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
+Entry = Annotated[str, Field(max_length=MAX_ENTRY)]
+
+
 class Options(BaseModel):
     """Per-request options.
 
-    Fields named like :meth:`Recognizer.recognize` keywords are passed to it when set;
+    Every field but ``errors`` is a keyword of :meth:`Recognizer.recognize` under the same
+    name, passed on when the client set it. Types and size caps are checked here (a
+    request must not be able to make the model thread compile a huge automaton); the
+    values themselves (``spaces``, ``punctuation``, ``lexicon_mode``, pattern syntax) by
+    the library, see :func:`check_options`. ``lexicon`` is a list only: the library reads
+    a string as a file path, which a client must never name on the server.
+
     ``errors`` is the server's own: ``"raise"`` (default) answers 400/413 when any image
     cannot be loaded, ``"skip"`` answers 200 with an ``error`` in that image's result, as
     the Python API does for lists.
@@ -53,6 +68,16 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     beam_width: int | None = Field(None, ge=1, le=MAX_BEAM)
+    alternatives: int | None = Field(None, ge=0, le=MAX_ALTERNATIVES)
+    allowed_chars: str | None = Field(None, max_length=MAX_CHARSET)
+    blocked_chars: str | None = Field(None, max_length=MAX_CHARSET)
+    pattern: str | None = Field(None, max_length=MAX_PATTERN)
+    lexicon: list[Entry] | None = Field(None, max_length=MAX_LEXICON)
+    lexicon_mode: str | None = None
+    ignore_case: bool | None = None
+    spaces: str | None = None
+    punctuation: str | None = None
+    vertical: bool | None = None
     errors: Literal["raise", "skip"] = "raise"
 
     def recognize_kwargs(self, supported: frozenset[str]) -> dict[str, Any]:
@@ -77,14 +102,40 @@ _RESERVED = frozenset({"self", "inputs", "return_details", "batch_size", "errors
 
 
 def supported_options(recognizer: Any) -> frozenset[str]:
-    """Keyword options the recognizer's ``recognize``/``iter_recognize`` accept, so that the
-    server offers exactly what the installed library version implements."""
+    """Options the recognizer takes: the named keywords of ``recognize``/``iter_recognize``
+    and the fields of its ``options`` (a ``ReadOptions``), so the server offers exactly
+    what the installed library implements."""
     names: set[str] = set()
     for method in (recognizer.recognize, recognizer.iter_recognize):
         for p in inspect.signature(method).parameters.values():
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 names.add(p.name)
+    options = getattr(recognizer, "options", None)
+    if dataclasses.is_dataclass(options):
+        names.update(f.name for f in dataclasses.fields(options))
     return frozenset(names - _RESERVED)
+
+
+def check_options(recognizer: Any, kwargs: dict[str, Any]) -> None:
+    """The library's own checks of option values and of constraints (a pattern's syntax, a
+    lexicon's entries), run in the request's thread so that a mistake is this request's
+    400 rather than a failed batch in the model thread.
+
+    Raises:
+        RequestError: 400 with the library's message.
+    """
+    options = getattr(recognizer, "options", None)
+    if not kwargs or not hasattr(options, "updated"):
+        return
+    from ..readout import build_constraint
+
+    try:
+        o = options.updated(**kwargs)
+        if o.constrained:  # compiled again, and cached, by the model thread
+            build_constraint(recognizer.vocab.itos, o.allowed_chars, o.blocked_chars,
+                             o.pattern, o.lexicon, o.lexicon_mode, o.ignore_case)
+    except (ValueError, TypeError) as e:
+        raise RequestError(400, f"bad options: {e}") from None
 
 
 def parse_options(*sources: Mapping[str, Any]) -> Options:
