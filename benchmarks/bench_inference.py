@@ -312,9 +312,10 @@ print(json.dumps({"seconds": dt, "load_s": load_s, "rss_mib": rss, "texts": text
 def msref_supported(model_dir: str) -> str | None:
     """None if ModelScope's classes can build this checkpoint, else why not."""
     from duguang_ocr.hub.modelscope import read_spec
+    from duguang_ocr.models import RECOGNIZER_TO_VARIANT
 
     spec = read_spec(model_dir)
-    if spec.variant not in ("convnextvit_tiny", "crnn"):
+    if spec.variant not in RECOGNIZER_TO_VARIANT.values():
         return f"ModelScope has no {spec.variant} architecture"
     return None
 

@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from duguang_ocr.hub.modelscope import save_model_dir
-from duguang_ocr.models import create_model
+from duguang_ocr.models import create_model, variant_config
 from duguang_ocr.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,7 @@ def perturbed(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 def make_model_dir(path: Path, variant: str = "convnextvit_test", seed: int = 0) -> Path:
-    offset = 1 if variant == "crnn" else 2
-    vocab = Vocab(CHARS, offset=offset)
+    vocab = Vocab(CHARS, offset=variant_config(variant).vocab_offset)
     torch.manual_seed(seed)
     model = perturbed(create_model(variant, num_classes=vocab.num_classes), seed)
     return save_model_dir(path, model, vocab, variant)

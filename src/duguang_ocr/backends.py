@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .hub.modelscope import VOCAB_FILE, ModelSpec, read_spec
-from .models import MODELS, VOCAB_OFFSET
+from .models import variant_config
 from .vocab import Vocab
 
 ONNX_FILE = "model.onnx"
@@ -106,7 +106,7 @@ def model_config(spec: ModelSpec, num_classes: int) -> Any:
     An ONNX directory has no torch weights, yet preprocessing still needs the chunk
     geometry (width, stride, trim) that the config carries.
     """
-    base = MODELS[spec.variant][1]
+    base = variant_config(spec.variant)
     names = {f.name for f in dataclasses.fields(base)}
     overrides = {k: tuple(v) if isinstance(v, list) else v
                  for k, v in spec.config_overrides.items() if k in names}
@@ -125,7 +125,8 @@ def load_onnx_dir(model_dir: str | os.PathLike, device: torch.device | None = No
         (backend, vocab, spec, config): everything the recognizer needs besides torch weights.
     """
     spec = read_spec(model_dir)
-    vocab = Vocab.from_file(Path(model_dir) / VOCAB_FILE, offset=VOCAB_OFFSET[spec.recognizer])
+    offset = variant_config(spec.variant).vocab_offset
+    vocab = Vocab.from_file(Path(model_dir) / VOCAB_FILE, offset=offset)
     backend = OnnxBackend(Path(model_dir) / ONNX_FILE, device, num_threads)
     return backend, vocab, spec, model_config(spec, vocab.num_classes)
 

@@ -27,24 +27,25 @@ from torch import nn
 from . import hub
 from .backends import ONNX_FILE
 from .hub.modelscope import CONFIG_FILE, VOCAB_FILE, load_model_dir
-from .models import CRNN, ConvNextViT
+from .models import ArchConfig
 from .models.layers import set_fused_attention
 
 
 def example_input(model: nn.Module, batch: int = 2) -> torch.Tensor:
-    """A tracing input of the shape the model takes: one chunk wide, or 160 px for CRNN."""
+    """A tracing input of the shape the model takes (``config.trace_width`` px wide: one
+    chunk for chunked models)."""
     cfg = model.config
-    width = cfg.chunk_width if isinstance(model, ConvNextViT) else 160
-    return torch.rand(batch, 3, cfg.height, width)
+    return torch.rand(batch, 3, cfg.height, cfg.trace_width)
 
 
 def _export(model: nn.Module, f, opset: int, dynamic_batch: bool, dynamic_width: bool) -> None:
-    if not isinstance(model, (CRNN, ConvNextViT)):
-        raise TypeError(f"cannot export {type(model).__name__}: not a ConvNextViT or CRNN")
+    if not isinstance(getattr(model, "config", None), ArchConfig):
+        raise TypeError(f"cannot export {type(model).__name__}: not one of duguang_ocr's "
+                        "recognizers (list_models())")
     axes: dict[str, dict[int, str]] = {"images": {}, "logits": {}}
     if dynamic_batch:
         axes["images"][0] = axes["logits"][0] = "batch"
-    if dynamic_width:  # ConvNextViT: any multiple of 4 px up to its 300-px chunk
+    if dynamic_width:  # chunked models: any multiple of 4 px up to one chunk
         axes["images"][3], axes["logits"][1] = "width", "frames"
     # Export a copy in eval mode with fused attention (one SDPA node per block): the
     # caller's module is left exactly as it was.
@@ -62,15 +63,16 @@ def _export(model: nn.Module, f, opset: int, dynamic_batch: bool, dynamic_width:
 
 def export_onnx(model: nn.Module, out: str | os.PathLike | None = None, *, opset: int = 17,
                 dynamic_batch: bool = True, dynamic_width: bool = True) -> Path | bytes:
-    """Export ``model``'s per-chunk (ConvNextViT) or whole-line (CRNN) network to ONNX.
+    """Export ``model``'s per-chunk (chunked models) or whole-line network to ONNX.
 
     Args:
-        model: a ConvNextViT or CRNN module (not modified).
+        model: one of :func:`~duguang_ocr.models.list_models`' modules (not modified).
         out: the ``.onnx`` file to write; None returns the serialised model as bytes.
         opset: ONNX opset (17 has LayerNormalization; attention exports as MatMul/Softmax).
         dynamic_batch: leave the batch axis free (the recognizer sends any number of chunks).
         dynamic_width: leave the width axis free; False fixes it at the tracing width (300 px
-            for ConvNextViT, which then cannot run ``mode="fast"``; 160 px for CRNN).
+            for ConvNextViT, which then cannot run ``mode="fast"``; 160 px for whole-line
+            models).
 
     Returns:
         The path written, or the bytes when ``out`` is None.

@@ -221,7 +221,7 @@ class Recognizer:
         self.vocab, self.spec = vocab, spec
         self.mode, self.batch_size, self.beam_width, self.errors = mode, batch_size, beam_width, errors
         self.backend, self.quantize = backend, quantize
-        self.chunked = spec.recognizer == "ConvNextViT"
+        self.chunked = self.config.chunked
         if (self.chunked and mode == "fast" and isinstance(self._backend, OnnxBackend)
                 and self._backend.fixed_width is not None):
             raise ValueError(f"mode='fast' runs chunks narrower than 300 px, which this ONNX "

@@ -87,8 +87,8 @@ def test_truncated_weights_and_bad_config(tmp_path):
     (d / "pytorch_model.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="cannot read weights"):
         load_model_dir(d)
-    (d / "configuration.json").write_text('{"model": {"recognizer": "LightweightEdge"}}')
-    with pytest.raises(CheckpointError, match="LightweightEdge is not supported"):
+    (d / "configuration.json").write_text('{"model": {"recognizer": "SVTR"}}')
+    with pytest.raises(CheckpointError, match="unsupported recognizer 'SVTR'.*supported: CRNN"):
         read_spec(d)
     (d / "configuration.json").write_text("not json")
     with pytest.raises(CheckpointError, match="cannot read model.recognizer"):

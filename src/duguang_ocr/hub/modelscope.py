@@ -21,11 +21,12 @@ import torch
 from torch import nn
 
 from ..models import (
+    ARCHITECTURES,
     MODELS,
     RECOGNIZER_TO_VARIANT,
     VARIANT_TO_RECOGNIZER,
-    VOCAB_OFFSET,
     create_model,
+    variant_config,
 )
 from ..vocab import Vocab
 from . import safetensors
@@ -45,7 +46,7 @@ class ModelSpec:
     """Everything needed to rebuild a recognizer, read from ``configuration.json``."""
 
     variant: str
-    recognizer: str  # ModelScope's name: "ConvNextViT" or "CRNN"
+    recognizer: str  # ModelScope's name (``ArchConfig.modelscope_name``)
     config_overrides: dict
     img_height: int = 32
     img_width: int = 804
@@ -76,8 +77,8 @@ def read_spec(model_dir: str | os.PathLike) -> ModelSpec:
     ours = model.get("duguang_ocr") or {}
     variant = ours.get("variant") or RECOGNIZER_TO_VARIANT.get(recognizer)
     if variant is None:
-        hint = " (LightweightEdge is not supported yet)" if recognizer == "LightweightEdge" else ""
-        raise CheckpointError(f"{path}: unsupported recognizer {recognizer!r}{hint}")
+        raise CheckpointError(f"{path}: unsupported recognizer {recognizer!r} (supported: "
+                              f"{', '.join(sorted(ARCHITECTURES))})")
     if variant not in MODELS:
         raise CheckpointError(f"{path}: unknown duguang_ocr variant {variant!r}")
     if VARIANT_TO_RECOGNIZER[variant] != recognizer:
@@ -86,13 +87,14 @@ def read_spec(model_dir: str | os.PathLike) -> ModelSpec:
             f"but model.recognizer says {recognizer!r}"
         )
     kw = model.get("inference_kwargs") or {}
+    arch = ARCHITECTURES[recognizer]
     return ModelSpec(
         variant=variant,
         recognizer=recognizer,
         config_overrides=dict(ours.get("config") or {}),
         img_height=int(kw.get("img_height", 32)),
-        img_width=int(kw.get("img_width", 804 if recognizer == "ConvNextViT" else 640)),
-        do_chunking=bool(kw.get("do_chunking", recognizer == "ConvNextViT")),
+        img_width=int(kw.get("img_width", arch.default_width)),
+        do_chunking=bool(kw.get("do_chunking", arch.chunked)),
         preprocess=ours.get("preprocess"),
         raw=raw,
     )
@@ -166,12 +168,12 @@ def load_model_dir(model_dir: str | os.PathLike) -> tuple[nn.Module, Vocab, Mode
     vocab_path = Path(model_dir) / VOCAB_FILE
     if not vocab_path.is_file():
         raise CheckpointError(f"{model_dir}: no {VOCAB_FILE}")
-    vocab = Vocab.from_file(vocab_path, offset=VOCAB_OFFSET[spec.recognizer])
+    vocab = Vocab.from_file(vocab_path, offset=variant_config(spec.variant).vocab_offset)
     state = read_weights(model_dir)
     overrides = dict(spec.config_overrides)
     overrides["num_classes"] = vocab.num_classes
     model = create_model(spec.variant, **overrides)
-    head = "vitstr.head.weight" if spec.recognizer == "ConvNextViT" else "cls.weight"
+    head = model.config.head_prefix + "weight"
     if head in state and state[head].shape[0] != vocab.num_classes:
         raise CheckpointError(
             f"{model_dir}: vocab.txt has {len(vocab)} symbols -> {vocab.num_classes} classes, "
@@ -198,22 +200,21 @@ def save_model_dir(
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    recognizer = VARIANT_TO_RECOGNIZER[variant]
-    base = MODELS[variant][1].to_dict()
+    arch = variant_config(variant)
+    base = arch.to_dict()
     cfg = model.config.to_dict()
     overrides = {k: v for k, v in cfg.items() if base.get(k) != v and k != "num_classes"}
-    chunked = recognizer == "ConvNextViT"
     config = {
         "framework": "pytorch",
         "task": "ocr-recognition",
-        "pipeline": {"type": "convnextTiny-ocr-recognition" if chunked else "crnn-ocr-recognition"},
+        "pipeline": {"type": arch.pipeline},
         "model": {
             "type": "OCRRecognition",
-            "recognizer": recognizer,
+            "recognizer": arch.modelscope_name,
             "inference_kwargs": {
                 "img_height": 32,
-                "img_width": img_width or (804 if chunked else 640),
-                "do_chunking": chunked,
+                "img_width": img_width or arch.default_width,
+                "do_chunking": arch.chunked,
             },
             "duguang_ocr": {"variant": variant, "config": overrides, **(extra or {})},
         },

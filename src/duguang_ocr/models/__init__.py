@@ -2,7 +2,9 @@
 
 ``MODELS`` is the one place that lists what can be built: ``name -> (class, config)``.
 Models know nothing about images on disk, vocabularies or decoding: they map
-(N, 3, 32, W) tensors in [0, 1] to CTC logits.
+(N, 3, 32, W) tensors in [0, 1] to CTC logits. What differs between architectures outside
+the network (vocabulary numbering, chunking, head keys, ModelScope's name) is declared on
+each config class (:class:`~.base.ArchConfig`); the maps below are derived from it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import dataclasses
 
 from torch import nn
 
+from .base import ArchConfig
 from .convnextvit import (
     ConvNextViT,
     ConvNextViTConfig,
@@ -20,7 +23,7 @@ from .convnextvit import (
 )
 from .crnn import CRNN, CRNNConfig
 
-MODELS: dict[str, tuple[type[nn.Module], object]] = {
+MODELS: dict[str, tuple[type[nn.Module], ArchConfig]] = {
     # ModelScope's ConvNextViT-tiny (general/handwritten/scene/document/licenseplate weights).
     "convnextvit_tiny": (ConvNextViT, ConvNextViTConfig()),
     # A CPU-trainable middle size (~1/6 of tiny's FLOPs).
@@ -58,18 +61,46 @@ MODELS: dict[str, tuple[type[nn.Module], object]] = {
     "crnn_lite": (CRNN, CRNNConfig(channels=(32, 64, 128, 160), hidden=0)),
 }
 
-# ModelScope's `model.recognizer` value -> our variant for checkpoints that name no variant.
-RECOGNIZER_TO_VARIANT = {"ConvNextViT": "convnextvit_tiny", "CRNN": "crnn"}
-VARIANT_TO_RECOGNIZER = {
-    name: "ConvNextViT" if cls is ConvNextViT else "CRNN" for name, (cls, _) in MODELS.items()
+#: ModelScope's ``model.recognizer`` name -> the config class that declares it.
+ARCHITECTURES: dict[str, type[ArchConfig]] = {
+    type(cfg).modelscope_name: type(cfg) for _, cfg in MODELS.values()
 }
-# Class id of the first vocab line: ConvNextViT reserves id 1, CRNN does not.
-VOCAB_OFFSET = {"ConvNextViT": 2, "CRNN": 1}
+#: ModelScope's name -> our variant for checkpoints that name no variant: the variant whose
+#: config is its class's defaults, which are ModelScope's own architecture.
+RECOGNIZER_TO_VARIANT = {
+    cfg.modelscope_name: name for name, (_, cfg) in MODELS.items() if cfg == type(cfg)()
+}
+VARIANT_TO_RECOGNIZER = {name: cfg.modelscope_name for name, (_, cfg) in MODELS.items()}
+#: Class id of the first vocab line, by ModelScope name (see ``ArchConfig.vocab_offset``).
+VOCAB_OFFSET = {name: arch.vocab_offset for name, arch in ARCHITECTURES.items()}
 
 
 def list_models() -> list[str]:
     """Names accepted by :func:`create_model`."""
     return sorted(MODELS)
+
+
+def variant_config(name: str) -> ArchConfig:
+    """The config of variant ``name``; its class-level facts describe the architecture.
+
+    >>> variant_config("crnn").vocab_offset, variant_config("convnextvit_tiny").chunked
+    (1, True)
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
+    return MODELS[name][1]
+
+
+def architecture(modelscope_name: str) -> type[ArchConfig]:
+    """The config class ModelScope's ``model.recognizer`` value names.
+
+    Raises:
+        ValueError: no architecture here has that name.
+    """
+    if modelscope_name not in ARCHITECTURES:
+        raise ValueError(f"unsupported recognizer {modelscope_name!r}; supported: "
+                         f"{', '.join(sorted(ARCHITECTURES))}")
+    return ARCHITECTURES[modelscope_name]
 
 
 def create_model(name: str, **overrides) -> nn.Module:
@@ -78,9 +109,8 @@ def create_model(name: str, **overrides) -> nn.Module:
     >>> create_model("convnextvit_test", num_classes=20).config.num_classes
     20
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
-    cls, config = MODELS[name]
+    config = variant_config(name)
+    cls = MODELS[name][0]
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = set(overrides) - fields
     if unknown:
@@ -90,6 +120,8 @@ def create_model(name: str, **overrides) -> nn.Module:
 
 
 __all__ = [
+    "ARCHITECTURES",
+    "ArchConfig",
     "CRNN",
     "CRNNConfig",
     "ConvNextViT",
@@ -98,9 +130,11 @@ __all__ = [
     "RECOGNIZER_TO_VARIANT",
     "VARIANT_TO_RECOGNIZER",
     "VOCAB_OFFSET",
+    "architecture",
     "create_model",
     "list_models",
     "merge_chunk_list",
     "merge_chunks",
     "merged_frames",
+    "variant_config",
 ]

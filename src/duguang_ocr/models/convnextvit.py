@@ -10,19 +10,28 @@ squashing and short lines need only one chunk.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from .base import ArchConfig
 from .context import ContextHead
 from .convnext import ConvNeXtLine
 from .layers import rgb_to_gray
 
 
 @dataclass
-class ConvNextViTConfig:
+class ConvNextViTConfig(ArchConfig):
     """Architecture hyper-parameters; the defaults are ModelScope's ConvNextViT-tiny."""
+
+    modelscope_name: ClassVar[str] = "ConvNextViT"
+    vocab_offset: ClassVar[int] = 2
+    head_prefix: ClassVar[str] = "vitstr.head."
+    chunked: ClassVar[bool] = True
+    default_width: ClassVar[int] = 804  # three chunks
+    pipeline: ClassVar[str] = "convnextTiny-ocr-recognition"
 
     depths: tuple[int, ...] = (3, 3, 8, 3)
     dims: tuple[int, ...] = (96, 192, 256, 512)
@@ -40,10 +49,10 @@ class ConvNextViTConfig:
     layer_scale_init: float = 1e-6
     extra: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("extra")
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+    @property
+    def trace_width(self) -> int:  # type: ignore[override]
+        """ONNX exports are traced on one full chunk."""
+        return self.chunk_width
 
     @property
     def frames_per_chunk(self) -> int:

@@ -7,27 +7,32 @@ free (any multiple of 4); parameter names follow ModelScope's checkpoint.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from .base import ArchConfig
 from .layers import rgb_to_gray
 
 
 @dataclass
-class CRNNConfig:
+class CRNNConfig(ArchConfig):
+    """Architecture hyper-parameters; the defaults are ModelScope's CRNN."""
+
+    modelscope_name: ClassVar[str] = "CRNN"
+    vocab_offset: ClassVar[int] = 1
+    head_prefix: ClassVar[str] = "cls."
+    default_width: ClassVar[int] = 640  # ModelScope's ONNX exporter's width
+    pipeline: ClassVar[str] = "crnn-ocr-recognition"
+
     num_classes: int = 7644
     height: int = 32
     hidden: int = 256  # 0: no LSTMs (a purely convolutional variant)
     # Conv widths of the four stages (ModelScope's: 64, 128, 256, 512); narrower variants
     # keep the same layers and parameter names.
     channels: tuple[int, ...] = (64, 128, 256, 512)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        return d
 
 
 def _conv(cin: int, cout: int, kernel=(3, 3), padding=(1, 1), stride=(1, 1)) -> list[nn.Module]:
