@@ -57,7 +57,7 @@ def reference(tmp_path_factory, line_images):
     return out
 
 
-@pytest.mark.parametrize("arch", ["convnextvit", "crnn"])
+@pytest.mark.parametrize("arch", ["convnextvit", "crnn", "lightweightedge"])
 def test_logits_and_strings_match_modelscope(reference, line_images, arch):
     model_dir = reference / arch
     texts = json.loads((model_dir / "reference.json").read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ from .convnextvit import (
     merged_frames,
 )
 from .crnn import CRNN, CRNNConfig
+from .lightweight_edge import LightweightEdge, LightweightEdgeConfig
 
 MODELS: dict[str, tuple[type[nn.Module], ArchConfig]] = {
     # ModelScope's ConvNextViT-tiny (general/handwritten/scene/document/licenseplate weights).
@@ -59,6 +60,8 @@ MODELS: dict[str, tuple[type[nn.Module], ArchConfig]] = {
     # (and CRNN with LSTMs) sat on CTC's all-blank plateau for thousands of steps while a
     # plain batch-normalised conv stack left it within a few hundred (README).
     "crnn_lite": (CRNN, CRNNConfig(channels=(32, 64, 128, 160), hidden=0)),
+    # ModelScope's architecture-searched mobile recognizer (whole line, 2M parameters).
+    "lightweight_edge": (LightweightEdge, LightweightEdgeConfig()),
 }
 
 #: ModelScope's ``model.recognizer`` name -> the config class that declares it.
@@ -126,6 +129,8 @@ __all__ = [
     "CRNNConfig",
     "ConvNextViT",
     "ConvNextViTConfig",
+    "LightweightEdge",
+    "LightweightEdgeConfig",
     "MODELS",
     "RECOGNIZER_TO_VARIANT",
     "VARIANT_TO_RECOGNIZER",
