@@ -191,13 +191,14 @@ def make_random_tiny(out_dir: Path, seed: int = 0) -> Path:
 def width_summary(paths: list[str]) -> str:
     from PIL import Image
 
-    from duguang_ocr.preprocess import chunks_needed, resized_width
+    from duguang_ocr.chunking import ChunkGeometry
+    from duguang_ocr.preprocess import resized_width
 
     widths = []
     for p in paths:
         with Image.open(p) as im:
             widths.append(resized_width(im.height, im.width))
-    chunks = np.bincount([chunks_needed(w) for w in widths])
+    chunks = np.bincount([ChunkGeometry().chunks_needed(w) for w in widths])
     hist = ", ".join(f"{k}: {c}" for k, c in enumerate(chunks) if c)
     return (f"widths at height 32: median {int(np.median(widths))} px, max {max(widths)} px, "
             f"{np.mean(np.array(widths) < 804):.0%} under 804 px; "

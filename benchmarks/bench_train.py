@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from duguang_ocr.chunking import ChunkGeometry
 from duguang_ocr.data.collate import LineCollator
 from duguang_ocr.data.lmdb import write_lmdb
 from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env
@@ -67,14 +68,14 @@ def bench_data(ds: LmdbDataset, col: LineCollator, batch: int, batches: int) -> 
     return batches * batch / (time.perf_counter() - t)
 
 
-def bench_step(model: torch.nn.Module, batch: dict, trim: int | None, warmup: int,
-               steps: int) -> float:
+def bench_step(model: torch.nn.Module, batch: dict, geometry: ChunkGeometry | None,
+               warmup: int, steps: int) -> float:
     opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-4)
     model.train()
     for i in range(warmup + steps):
         if i == warmup:
             t = time.perf_counter()
-        logits = line_logits(model(batch["images"]), batch["num_chunks"], trim)
+        logits = line_logits(model(batch["images"]), batch["chunk_counts"], geometry)
         loss = ctc_per_line(logits, batch["targets"], batch["target_lengths"]).mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -105,10 +106,11 @@ def main() -> None:
             vocab = small if vocab_name == "small" else default
             torch.manual_seed(0)
             model = create_model(variant, num_classes=vocab.num_classes)
-            col = LineCollator(vocab, "ConvNextViT", num_chunks=chunks)
+            geometry = ChunkGeometry.of(model.config)
+            col = LineCollator(vocab, geometry, preprocess="squash", num_chunks=chunks)
             data = bench_data(ds, col, bs, max(4, math.ceil(64 / bs)))
             batch = col([ds[i] for i in range(bs)])
-            step = bench_step(model, batch, model.config.trim, args.warmup, args.steps)
+            step = bench_step(model, batch, geometry, args.warmup, args.steps)
             params = sum(p.numel() for p in model.parameters()) / 1e6
             print(f"| {label} | {bs} | {params:.2f}M | {step:.1f} | {data:.0f} |", flush=True)
         close_env(ds.path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ import torch
 
 from duguang_ocr import Recognizer
 from duguang_ocr.hub.modelscope import load_model_dir
-from duguang_ocr.models import merge_chunks
 from tests.helpers import make_model_dir, render
 
 TEXTS = {
@@ -58,7 +58,7 @@ def _batched_logits(rec: Recognizer, paths: list[Path]) -> list[torch.Tensor]:
     logits, start = [], 0
     for it in items:
         n = it.plan.num_chunks
-        logits.append(merge_chunks(out[start : start + n], n, rec.config.trim)[0])
+        logits.append(rec.geometry.merge(out[start : start + n], n)[0])
         start += n
     assert start == out.shape[0]
     return logits
@@ -188,3 +188,38 @@ def test_crnn_export_and_onnx_backend(tmp_path, lines):
         # float32 rounding reaches a few 1e-4 (ConvNextViT above stays within 1e-4).
         torch.testing.assert_close(b, a, rtol=0, atol=1e-3)
     assert onnx_rec(lines) == torch_rec(lines)
+
+
+def _snapshot(model: torch.nn.Module) -> tuple:
+    """Everything about a module that running it through a backend could change."""
+    from duguang_ocr.models.layers import Attention
+
+    return (model.training, [type(m) for m in model.modules()],
+            [m.fused for m in model.modules() if isinstance(m, Attention)],
+            {k: (v.dtype, v.device, v.clone()) for k, v in model.state_dict().items()})
+
+
+@pytest.mark.parametrize("options", [
+    dict(exact=True), dict(), dict(dtype="bf16"), dict(quantize="int8"),
+    dict(backend="onnxruntime"),
+])
+def test_make_backend_never_changes_the_callers_module(options):
+    from duguang_ocr.backends import make_backend
+    from duguang_ocr.fused import cpu_has_native_bf16
+    from duguang_ocr.models import create_model
+
+    if options.get("backend") == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = create_model("convnextvit_test", num_classes=12).train()
+    before = _snapshot(model)
+    emulated_bf16 = options.get("dtype") == "bf16" and not cpu_has_native_bf16()
+    with pytest.warns(RuntimeWarning) if emulated_bf16 else nullcontext():
+        backend = make_backend(model, device="cpu", **options)
+    x = torch.rand(2, 3, 32, 300)
+    with torch.inference_mode():
+        backend(x)
+    after = _snapshot(model)
+    assert before[:3] == after[:3]
+    for key, (dtype, device, value) in before[3].items():
+        assert after[3][key][:2] == (dtype, device) and torch.equal(after[3][key][2], value), key

@@ -6,8 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from duguang_ocr.chunking import ChunkGeometry
 from duguang_ocr.decoding import ctc_greedy
-from duguang_ocr.models import merged_frames
 from duguang_ocr.preprocess import canvas_to_chunks, canvas_to_tensor, plan_line, render_canvas
 
 sizes = st.tuples(st.integers(1, 300), st.integers(1, 4000))
@@ -18,15 +18,16 @@ sizes = st.tuples(st.integers(1, 300), st.integers(1, 4000))
 def test_any_image_size_gives_a_valid_tensor(size, parity, chunked):
     h, w = size
     img = np.full((h, w, 3), 200, np.uint8)
-    plan = plan_line(h, w, parity=parity, chunked=chunked, img_width=804 if chunked else 640)
+    g = ChunkGeometry() if chunked else None
+    plan = plan_line(h, w, parity=parity, geometry=g, img_width=804 if chunked else 640)
     canvas = render_canvas(img, plan)
     assert canvas.shape == (32, plan.canvas_width, 3)
     if chunked:
-        x = canvas_to_chunks(canvas, plan.num_chunks)
+        x = canvas_to_chunks(canvas, plan.num_chunks, g)
         assert x.shape == (plan.num_chunks, 3, 32, 300)
         assert plan.canvas_width == 300 + 252 * (plan.num_chunks - 1)
         assert parity or plan.resized_width <= plan.canvas_width  # default never squashes
-        frames = merged_frames(plan.num_chunks)
+        frames = g.merged_frames(plan.num_chunks)
     else:
         x = canvas_to_tensor(canvas)
         assert x.shape == (1, 3, 32, plan.canvas_width) and plan.canvas_width % 4 == 0

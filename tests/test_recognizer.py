@@ -114,7 +114,7 @@ def test_crnn_model_dir(tmp_path, line_images):
 
 def test_cpu_default_mode_runs_fused_kernels_and_parity_runs_the_model_as_loaded(
         tiny_model_dir, line_images):
-    from duguang_ocr.models.fused import FusedLinear
+    from duguang_ocr.fused import FusedLinear
 
     fast = Recognizer.from_pretrained(tiny_model_dir, device="cpu")
     exact = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="parity")
@@ -140,10 +140,10 @@ def test_cpu_bf16(tiny_model_dir, line_images):
 
 
 def test_dtype_validation(tiny_model_dir, monkeypatch):
-    from duguang_ocr import recognizer
+    from duguang_ocr import backends
 
-    assert recognizer.parse_dtype(None) == torch.float32
-    assert recognizer.parse_dtype("BF16") == torch.bfloat16
+    assert backends.parse_dtype(None) == torch.float32
+    assert backends.parse_dtype("BF16") == torch.bfloat16
     with pytest.raises(ValueError, match="unknown dtype 'half'"):
         Recognizer.from_pretrained(tiny_model_dir, device="cpu", dtype="half")
     with pytest.raises(ValueError, match="float32, bfloat16 or float16"):
@@ -155,7 +155,7 @@ def test_dtype_validation(tiny_model_dir, monkeypatch):
     with pytest.raises(ValueError, match="onnxruntime backend runs float32"):
         Recognizer.from_pretrained(tiny_model_dir, device="cpu", dtype="bf16",
                                    backend="onnxruntime")
-    monkeypatch.setattr(recognizer, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(backends, "cpu_has_native_bf16", lambda: False)
     with pytest.warns(RuntimeWarning, match="no native bf16"):
         Recognizer.from_pretrained(tiny_model_dir, device="cpu", dtype="bf16")
 

@@ -1,9 +1,15 @@
-"""Inference backends: what turns a batch of model inputs into CTC logits.
+"""Inference backends: how a loaded model runs, and what turns a batch into CTC logits.
 
 The :class:`~duguang_ocr.recognizer.Recognizer` owns loading, preprocessing, chunk merging
 and decoding; a backend only maps an (N, 3, 32, W) float tensor to (N, F, C) logits. Keeping
 that seam this narrow is what lets the ONNX Runtime path reuse every other step unchanged:
 its strings can differ from the torch path only through the network's float rounding.
+
+:func:`make_backend` is the one place that decides how a module runs: device and dtype
+(validated by :func:`check_runtime`), exact or fused attention, oneDNN-fused linear layers
+(:mod:`.fused`), int8 quantisation (:mod:`.quantize`) or an ONNX Runtime session. It always
+works on a copy, so the caller's module is never changed (float32 CPU copies share its
+weight tensors, so they cost no memory).
 
 onnxruntime is an optional dependency (the ``duguang-ocr[onnx]`` extra); it is imported
 only when an ONNX backend is built.
@@ -11,20 +17,119 @@ only when an ONNX backend is built.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .hub.modelscope import VOCAB_FILE, ModelSpec, read_spec
+from .devices import resolve_device
+from .fused import cpu_has_native_bf16, fuse_linears
+from .hub.modelscope import VOCAB_FILE, WEIGHTS_FILES, ModelSpec, read_spec
 from .models import variant_config
+from .models.layers import Attention
+from .quantize import quantize_model
 from .vocab import Vocab
 
 ONNX_FILE = "model.onnx"
 BACKENDS = ("torch", "onnxruntime")
+DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
+          "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
+
+
+def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
+    """None, a torch float dtype or one of :data:`DTYPES`' names -> a torch dtype."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, str):
+        if dtype.lower() not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        return DTYPES[dtype.lower()]
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
+    return dtype
+
+
+def choose_backend(model_dir: str | os.PathLike | None, backend: str | None) -> str:
+    """The backend for ``model_dir`` (None: an in-memory module): ``backend`` when given,
+    else onnxruntime for an exported directory with no torch weights, else torch.
+
+    Raises:
+        ValueError: torch was asked for a directory that has only an ONNX graph.
+    """
+    onnx_only = model_dir is not None and is_onnx_dir(model_dir) and not any(
+        (Path(model_dir) / name).is_file() for name in WEIGHTS_FILES)
+    if backend is None:
+        return "onnxruntime" if onnx_only else "torch"
+    if backend == "torch" and onnx_only:
+        raise ValueError(f"{model_dir} holds an exported ONNX graph ({ONNX_FILE}) and no torch "
+                         f"weights ({', '.join(WEIGHTS_FILES)}): run it with the onnxruntime "
+                         "backend (the default for such a directory)")
+    return backend
+
+
+def check_runtime(backend: str | None, device: str | torch.device | None,
+                  dtype: torch.dtype | str | None, quantize: str | None,
+                  model_dir: str | os.PathLike | None = None,
+                  ) -> tuple[str, torch.device, torch.dtype]:
+    """Validate a backend/device/dtype/quantize combination before any weights are loaded.
+
+    Returns:
+        (backend, device, dtype) resolved: backend by :func:`choose_backend`, device by
+        :func:`~.devices.resolve_device` (None: CUDA when available), dtype float32 for None.
+
+    Raises:
+        ValueError: a combination that cannot run, naming the fix.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    device = resolve_device(device)
+    dtype = parse_dtype(dtype)
+    on_cpu = device.type == "cpu"
+    if dtype == torch.float16 and on_cpu:
+        raise ValueError("float16 inference is for GPUs; on the CPU use float32 (the "
+                         "default) or bfloat16 (bf16)")
+    if dtype == torch.bfloat16 and on_cpu and not cpu_has_native_bf16():
+        warnings.warn("this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 inference "
+                      "is emulated and slower than float32", RuntimeWarning, stacklevel=3)
+    backend = choose_backend(model_dir, backend)
+    if quantize is not None and (backend != "torch" or not on_cpu or dtype != torch.float32):
+        raise ValueError("quantize='int8' is for the torch backend on the CPU in float32")
+    if backend == "onnxruntime" and dtype != torch.float32:
+        raise ValueError("the onnxruntime backend runs float32 models only (the default "
+                         "dtype)")
+    return backend, device, dtype
+
+
+def set_attention(model: nn.Module, exact: bool) -> nn.Module:
+    """Switch every attention block of ``model`` (in place) to ModelScope's exact arithmetic
+    (``exact=True``, bit-for-bit logits) or to the fused SDPA kernel."""
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.fused = not exact
+    return model
+
+
+def inference_copy(model: nn.Module, device: torch.device,
+                   dtype: torch.dtype = torch.float32) -> nn.Module:
+    """An eval-mode copy of ``model`` on ``device`` in ``dtype``; the caller's module is left
+    exactly as it was.
+
+    Tensors already on that device in that dtype are shared with ``model`` rather than
+    duplicated; otherwise the copy gets its own (``Module.to`` assigns ``param.data`` in
+    place, so a shared parameter must never be converted).
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    here = all(t.device.type == device.type and (device.index is None
+                                                 or t.device.index == device.index)
+               and (not t.is_floating_point() or t.dtype == dtype) for t in tensors)
+    memo = {id(t): t for t in tensors} if here else {}
+    out = copy.deepcopy(model, memo).eval()
+    return out if here else out.to(device, dtype)
 
 
 def require_onnxruntime() -> Any:
@@ -100,6 +205,46 @@ class OnnxBackend:
         return torch.from_numpy(self.session.run(None, feed)[0])
 
 
+def make_backend(model: nn.Module, *, backend: str | None = "torch",
+                 device: str | torch.device | None = None, dtype: torch.dtype | str | None = None,
+                 exact: bool = False, quantize: str | None = None) -> TorchBackend | OnnxBackend:
+    """The backend that runs ``model`` as asked, built on a copy of it.
+
+    Args:
+        model: a recognizer module (see :func:`~duguang_ocr.models.create_model`).
+        backend: ``"torch"`` or ``"onnxruntime"`` (the module is exported in memory).
+        device, dtype: where and in what precision (see :func:`check_runtime`).
+        exact: ModelScope's exact arithmetic (parity mode): the module's own layers and
+            exact attention. Otherwise, on the CPU, oneDNN-fused linear layers
+            (:mod:`.fused`) and the fused attention kernel.
+        quantize: None, or ``"int8"`` for dynamic int8 Linear layers (CPU, float32).
+    """
+    backend, device, dtype = check_runtime(backend, device, dtype, quantize)
+    if backend == "onnxruntime":
+        from .export import export_onnx  # export imports this module
+
+        return OnnxBackend(export_onnx(model), device)
+    on_cpu = device.type == "cpu"
+    if quantize is not None:
+        net = quantize_model(model, quantize)  # a CPU float32 copy
+    elif on_cpu and (not exact or dtype != torch.float32):
+        net = fuse_linears(inference_copy(model, device), dtype)
+    else:
+        net = inference_copy(model, device, dtype)
+    set_attention(net, exact=exact)
+    return TorchBackend(net, device, dtype, autocast=on_cpu and dtype != torch.float32)
+
+
+def check_widths(backend: TorchBackend | OnnxBackend, narrow_chunks: bool) -> None:
+    """Refuse an ONNX graph of fixed width when chunks narrower than one are needed
+    (``mode="fast"``)."""
+    fixed = getattr(backend, "fixed_width", None)
+    if narrow_chunks and fixed is not None:
+        raise ValueError(f"mode='fast' runs chunks narrower than {fixed} px, which this ONNX "
+                         f"graph (fixed {fixed}-px width) cannot take; re-export it with "
+                         "`duguang-ocr export` or use mode='default'")
+
+
 def model_config(spec: ModelSpec, num_classes: int) -> Any:
     """The architecture config a model directory describes, without building the model.
 
@@ -133,11 +278,19 @@ def load_onnx_dir(model_dir: str | os.PathLike, device: torch.device | None = No
 
 __all__ = [
     "BACKENDS",
+    "DTYPES",
     "ONNX_FILE",
     "OnnxBackend",
     "TorchBackend",
+    "check_runtime",
+    "check_widths",
+    "choose_backend",
+    "inference_copy",
     "is_onnx_dir",
     "load_onnx_dir",
+    "make_backend",
     "model_config",
+    "parse_dtype",
     "require_onnxruntime",
+    "set_attention",
 ]

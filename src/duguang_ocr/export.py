@@ -14,7 +14,6 @@ backend="onnxruntime")`` opens without torch weights.
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import shutil
@@ -25,10 +24,9 @@ import torch
 from torch import nn
 
 from . import hub
-from .backends import ONNX_FILE
+from .backends import ONNX_FILE, inference_copy, set_attention
 from .hub.modelscope import CONFIG_FILE, VOCAB_FILE, load_model_dir
 from .models import ArchConfig
-from .models.layers import set_fused_attention
 
 
 def example_input(model: nn.Module, batch: int = 2) -> torch.Tensor:
@@ -49,7 +47,7 @@ def _export(model: nn.Module, f, opset: int, dynamic_batch: bool, dynamic_width:
         axes["images"][3], axes["logits"][1] = "width", "frames"
     # Export a copy in eval mode with fused attention (one SDPA node per block): the
     # caller's module is left exactly as it was.
-    model = set_fused_attention(copy.deepcopy(model).float().cpu().eval(), fused=True)
+    model = set_attention(inference_copy(model, torch.device("cpu")), exact=False)
     with warnings.catch_warnings():
         # Shape checks inside forward() trace as constants; the exported shapes are fixed
         # by the axes above, so the tracer's warnings about them say nothing new.

@@ -22,14 +22,14 @@ and so of forward passes, small, and make a line's canvas independent of its bat
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
-FRAME_PX = 4  # every recognizer emits one CTC frame per 4 input columns
+from .chunking import FRAME_PX, ChunkGeometry
+
 WIDTH_BUCKET = 32  # whole-line canvases (default mode) are multiples of this many px
 # mode="fast": black padding kept after the line in its last chunk, px. The models were
 # trained on chunks padded to 300 px; measured on a ConvNextViT trained here (README), no
@@ -45,7 +45,7 @@ class LinePlan:
         orig_width: width of the input image in pixels.
         resized_width: width after the keep-ratio resize to the model height.
         canvas_width: padded width fed to the model (chunks cover exactly this).
-        num_chunks: 300-px chunks (chunked models) or 1 (whole-line models).
+        num_chunks: chunks (chunked models, see :mod:`.chunking`) or 1 (whole-line models).
     """
 
     orig_width: int
@@ -71,44 +71,41 @@ def resized_width(height: int, width: int, target_height: int = 32,
     return max(1, int(target_height * ratio))
 
 
-def chunks_needed(width: int, chunk_width: int = 300, stride: int = 252) -> int:
-    """Fewest chunks of ``chunk_width`` at ``stride`` that cover ``width`` pixels."""
-    if width <= chunk_width:
-        return 1
-    return 1 + math.ceil((width - chunk_width) / stride)
-
-
 def plan_line(
     height: int,
     width: int,
     *,
-    chunked: bool = True,
+    geometry: ChunkGeometry | None,
     parity: bool = False,
     target_height: int = 32,
     img_width: int = 804,
-    chunk_width: int = 300,
-    chunk_stride: int = 252,
     fit: bool = False,
 ) -> LinePlan:
     """Decide resize width, canvas and chunk count for an image of ``height`` x ``width``.
 
-    ``fit`` (chunked models, not parity): the last chunk ends :data:`FIT_MARGIN` px after
-    the line, rounded up to :data:`WIDTH_BUCKET` px, instead of a full ``chunk_width`` after
-    its start.
+    Args:
+        geometry: the chunked model's chunks, or None for a whole-line model.
+        parity: ModelScope's fixed ``img_width`` canvas (wider lines squashed onto it).
+        fit: (chunked models, not parity) the last chunk ends :data:`FIT_MARGIN` px after
+            the line, rounded up to :data:`WIDTH_BUCKET` px, instead of a full chunk after
+            its start.
     """
     if fit and parity:
         raise ValueError("fit=True cuts chunks to the line; parity always runs full chunks")
     rw = resized_width(height, width, target_height, img_width if parity else None)
-    if chunked:
-        n = chunks_needed(img_width if parity else rw, chunk_width, chunk_stride)
-        start = chunk_stride * (n - 1)  # where the last chunk begins
-        last = chunk_width
+    if geometry is not None:
+        n = geometry.chunks_needed(img_width if parity else rw)
+        start = geometry.start(n - 1)  # where the last chunk begins
+        last = geometry.width
         if fit:
-            need = rw - start + FIT_MARGIN
-            last = min(chunk_width, -(-need // WIDTH_BUCKET) * WIDTH_BUCKET)
+            last = min(last, _bucket(rw - start + FIT_MARGIN))
         return LinePlan(width, rw, start + last, n)
-    canvas = img_width if parity else -(-rw // WIDTH_BUCKET) * WIDTH_BUCKET
-    return LinePlan(width, rw, canvas, 1)
+    return LinePlan(width, rw, img_width if parity else _bucket(rw), 1)
+
+
+def _bucket(px: int) -> int:
+    """``px`` rounded up to a multiple of :data:`WIDTH_BUCKET`."""
+    return -(-px // WIDTH_BUCKET) * WIDTH_BUCKET
 
 
 def render_canvas(img: np.ndarray, plan: LinePlan, target_height: int = 32) -> np.ndarray:
@@ -120,33 +117,34 @@ def render_canvas(img: np.ndarray, plan: LinePlan, target_height: int = 32) -> n
     return canvas
 
 
-def canvas_to_chunks(canvas: np.ndarray, num_chunks: int, chunk_width: int = 300,
-                     stride: int = 252) -> torch.Tensor:
-    """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk_width) float tensor in [0, 1]."""
-    windows = np.stack([canvas[:, i * stride : i * stride + chunk_width] for i in range(num_chunks)])
+def canvas_to_chunks(canvas: np.ndarray, num_chunks: int,
+                     geometry: ChunkGeometry) -> torch.Tensor:
+    """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk width) float tensor in [0, 1]."""
+    g = geometry
+    windows = np.stack([canvas[:, g.start(i) : g.start(i) + g.width] for i in range(num_chunks)])
     return torch.from_numpy(windows).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int, chunk_width: int = 300,
-                           stride: int = 252) -> tuple[torch.Tensor, torch.Tensor | None]:
+def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int,
+                           geometry: ChunkGeometry) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Like :func:`canvas_to_chunks`, for a canvas whose last chunk may be narrower.
 
     Returns:
-        (full, last): the full-width chunks (k, 3, 32, chunk_width) with k = num_chunks or
+        (full, last): the full-width chunks (k, 3, 32, chunk width) with k = num_chunks or
         num_chunks - 1, and the narrower last chunk (1, 3, 32, w), or None when every chunk
         is full.
     """
-    start = stride * (num_chunks - 1)
+    start = geometry.start(num_chunks - 1)
     last_width = canvas.shape[1] - start
-    if last_width == chunk_width:
-        return canvas_to_chunks(canvas, num_chunks, chunk_width, stride), None
-    if not 0 < last_width < chunk_width:
+    if last_width == geometry.width:
+        return canvas_to_chunks(canvas, num_chunks, geometry), None
+    if not 0 < last_width < geometry.width:
         raise ValueError(f"a {canvas.shape[1]}-px canvas is not {num_chunks} chunks of "
-                         f"{chunk_width} px at stride {stride}")
+                         f"{geometry.width} px at stride {geometry.stride}")
     if num_chunks > 1:
-        full = canvas_to_chunks(canvas, num_chunks - 1, chunk_width, stride)
+        full = canvas_to_chunks(canvas, num_chunks - 1, geometry)
     else:
-        full = torch.empty(0, 3, canvas.shape[0], chunk_width)
+        full = torch.empty(0, 3, canvas.shape[0], geometry.width)
     return full, canvas_to_tensor(np.ascontiguousarray(canvas[:, start:]))
 
 
@@ -155,16 +153,16 @@ def canvas_to_tensor(canvas: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(canvas).permute(2, 0, 1)[None].float().div_(255.0)
 
 
-def line_tensors(img: np.ndarray, plan: LinePlan, *, chunked: bool, chunk_width: int = 300,
-                 chunk_stride: int = 252) -> tuple[torch.Tensor, torch.Tensor | None]:
+def line_tensors(img: np.ndarray, plan: LinePlan,
+                 geometry: ChunkGeometry | None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Model input for one line laid out by ``plan``: what the recognizer runs and what
     training collates, from one function so the two cannot drift apart.
 
-    Returns ``(full, tail)``: chunked models give (k, 3, 32, chunk_width) full chunks and,
+    Returns ``(full, tail)``: chunked models give (k, 3, 32, chunk width) full chunks and,
     when ``plan`` cuts the last chunk to the line (``fit``), that narrower chunk as
     (1, 3, 32, w) (else None); whole-line models give (1, 3, 32, canvas) and None.
     """
     canvas = render_canvas(img, plan)
-    if not chunked:
+    if geometry is None:
         return canvas_to_tensor(canvas), None
-    return canvas_to_chunk_groups(canvas, plan.num_chunks, chunk_width, chunk_stride)
+    return canvas_to_chunk_groups(canvas, plan.num_chunks, geometry)

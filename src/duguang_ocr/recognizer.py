@@ -8,12 +8,10 @@ produces CTC logits, and :mod:`.decoding` turns them into text.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from itertools import groupby, islice
-from pathlib import Path
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -22,22 +20,18 @@ from torch import nn
 
 from . import hub, io, preprocess, vertical
 from .backends import (
-    BACKENDS,
-    ONNX_FILE,
-    OnnxBackend,
     TorchBackend,
+    check_runtime,
+    check_widths,
     is_onnx_dir,
     load_onnx_dir,
+    make_backend,
 )
 from .calibration import read_calibration
+from .chunking import FRAME_PX, ChunkGeometry, plan_passes
 from .decoding import DecodedLine
-from .devices import default_device, resolve_device
-from .export import export_onnx
-from .hub.modelscope import WEIGHTS_FILES, ModelSpec, load_model_dir
-from .models import merge_chunk_list, merge_chunks
-from .models.fused import cpu_has_native_bf16, fuse_for_inference
-from .models.layers import set_fused_attention
-from .quantize import quantize_model
+from .devices import resolve_device
+from .hub.modelscope import ModelSpec, load_model_dir
 from .readout import Reader, ReadOptions
 from .results import RecognitionResult, results_to_json
 from .vocab import Vocab
@@ -58,40 +52,15 @@ class _Item:
         return x if self.view is None else self.view.to_original(x)
 
 
+def _groups(keys: list) -> dict[Any, list[int]]:
+    """Indices of equal keys, keys in first-seen order."""
+    out: dict[Any, list[int]] = {}
+    for i, key in enumerate(keys):
+        out.setdefault(key, []).append(i)
+    return out
+
+
 MODES = ("default", "parity", "fast")
-DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
-          "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
-
-
-def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
-    """None, a torch float dtype or one of :data:`DTYPES`' names -> a torch dtype."""
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, str):
-        if dtype.lower() not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-        return DTYPES[dtype.lower()]
-    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
-    return dtype
-
-
-def choose_backend(model_dir: str | os.PathLike | None, backend: str | None) -> str:
-    """The backend for ``model_dir`` (None: an in-memory module): ``backend`` when given,
-    else onnxruntime for an exported directory with no torch weights, else torch.
-
-    Raises:
-        ValueError: torch was asked for a directory that has only an ONNX graph.
-    """
-    onnx_only = model_dir is not None and is_onnx_dir(model_dir) and not any(
-        (Path(model_dir) / name).is_file() for name in WEIGHTS_FILES)
-    if backend is None:
-        return "onnxruntime" if onnx_only else "torch"
-    if backend == "torch" and onnx_only:
-        raise ValueError(f"{model_dir} holds an exported ONNX graph ({ONNX_FILE}) and no torch "
-                         f"weights ({', '.join(WEIGHTS_FILES)}): run it with the onnxruntime "
-                         "backend (the default for such a directory)")
-    return backend
 
 
 def default_num_workers() -> int:
@@ -177,79 +146,42 @@ class Recognizer:
             raise ValueError(f"errors must be 'skip' or 'raise', got {errors!r}")
         if batch_size < 1 or beam_width < 1 or (max_chunks is not None and max_chunks < 1):
             raise ValueError("batch_size, beam_width and max_chunks must be >= 1")
-        if backend is not None and backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if num_workers is not None and num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
-        self.device = resolve_device(device)
-        dtype = parse_dtype(dtype)
-        on_cpu = self.device.type == "cpu"
-        if dtype == torch.float16 and on_cpu:
-            raise ValueError("float16 inference is for GPUs; on the CPU use float32 (the "
-                             "default) or bfloat16 (bf16)")
-        if dtype == torch.bfloat16 and on_cpu and not cpu_has_native_bf16():
-            warnings.warn("this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 inference "
-                          "is emulated and slower than float32", RuntimeWarning, stacklevel=2)
+        resolve_device(device)  # a missing GPU fails before any download
         model_dir = None if isinstance(model, nn.Module) else hub.resolve(model)
-        backend = choose_backend(model_dir, backend)
-        if quantize is not None and (backend != "torch" or not on_cpu
-                                     or dtype != torch.float32):
-            raise ValueError("quantize='int8' is for the torch backend on the CPU in float32")
-        if backend == "onnxruntime" and dtype != torch.float32:
-            raise ValueError("the onnxruntime backend runs float32 models only (the default "
-                             "dtype)")
-        self.dtype = dtype
-        if model_dir is not None:
-            if backend == "onnxruntime" and is_onnx_dir(model_dir):
-                self._backend, vocab, spec, self.config = load_onnx_dir(model_dir, self.device)
-                model = None
-            else:
-                model, vocab, spec = load_model_dir(model_dir)
-        elif vocab is None or spec is None:
-            raise ValueError("a model module needs its vocab and spec")
+        backend, self.device, self.dtype = check_runtime(backend, device, dtype, quantize,
+                                                         model_dir)
+        if model_dir is None:
+            if vocab is None or spec is None:
+                raise ValueError("a model module needs its vocab and spec")
+        elif backend == "onnxruntime" and is_onnx_dir(model_dir):
+            self._backend, vocab, spec, self.config = load_onnx_dir(model_dir, self.device)
+            model = None
+        else:
+            model, vocab, spec = load_model_dir(model_dir)
         mode = mode or spec.inference_mode
         if model is not None:
-            model = model.eval()
             self.config = model.config
-            if backend == "onnxruntime":
-                self._backend = OnnxBackend(export_onnx(model), self.device)
-            else:
-                model = self._torch_model(model, mode, quantize)
-                self._backend = TorchBackend(model, self.device, self.dtype,
-                                             autocast=on_cpu and self.dtype != torch.float32)
-        self.model: nn.Module | None = model  # None for an ONNX directory
+            self._backend = make_backend(model, backend=backend, device=self.device,
+                                         dtype=self.dtype, exact=mode == "parity",
+                                         quantize=quantize)
+        # The module that runs (a copy of the loaded one), or None for an ONNX graph.
+        self.model: nn.Module | None = (
+            self._backend.model if isinstance(self._backend, TorchBackend) else model)
         self.vocab, self.spec = vocab, spec
         self.mode, self.batch_size, self.beam_width, self.errors = mode, batch_size, beam_width, errors
         self.backend, self.quantize = backend, quantize
-        self.chunked = self.config.chunked
-        if (self.chunked and mode == "fast" and isinstance(self._backend, OnnxBackend)
-                and self._backend.fixed_width is not None):
-            raise ValueError(f"mode='fast' runs chunks narrower than 300 px, which this ONNX "
-                             f"graph (fixed {self._backend.fixed_width}-px width) cannot take; "
-                             "re-export it with `duguang-ocr export` or use mode='default'")
+        self.geometry = ChunkGeometry.of(self.config)
+        self.chunked = self.geometry is not None
+        check_widths(self._backend, narrow_chunks=self.chunked and mode == "fast")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
         self._pool: ThreadPoolExecutor | None = None
         self.options = ReadOptions().updated(beam_width=beam_width, **options)
         # The model's calibration map (None: confidences are raw scores); see calibration.py.
         self.calibration = read_calibration(spec.raw)
-        self._reader = Reader(vocab.itos, preprocess.FRAME_PX / spec.img_height)
-
-    def _torch_model(self, model: nn.Module, mode: str, quantize: str | None) -> nn.Module:
-        """The module the torch backend runs.
-
-        Parity mode runs the model as loaded (ModelScope's exact arithmetic). On the CPU the
-        other modes run a copy with oneDNN linear layers and fused GELUs (float32 weights
-        shared with ``model``, or bf16 copies of them), see :mod:`.models.fused`.
-        """
-        if quantize is not None:
-            model = quantize_model(model, quantize)  # a CPU float32 copy
-        elif self.device.type == "cpu" and (mode != "parity" or self.dtype != torch.float32):
-            model = fuse_for_inference(model.float().cpu(), self.dtype)
-        else:
-            model = model.to(self.device, dtype=self.dtype)
-        # Parity mode reproduces ModelScope's logits bit for bit, so it skips fused attention.
-        return set_fused_attention(model, fused=mode != "parity")
+        self._reader = Reader(vocab.itos, FRAME_PX / spec.img_height)
 
     @classmethod
     def from_pretrained(
@@ -368,47 +300,19 @@ class Recognizer:
                 if errors == "raise":
                     raise
                 results[i] = RecognitionResult("", error=f"{type(e).__name__}: {e}")
+        shapes = [(it.plan.num_chunks, it.tail.shape[-1] if it.tail is not None
+                   else 0 if self.chunked else it.plan.canvas_width) for it in items]
         best: dict[int, float] = {}  # a tall crop's views compete: the best-read one wins
-        for batch in self._passes(items, batch_size):
-            for item, line in zip(batch, self._run(batch, opts)):
+        for rows in plan_passes(shapes, batch_size=batch_size, max_chunks=self.max_chunks,
+                                chunked=self.chunked):
+            batch = [items[r] for r in rows]
+            for item, line in zip(batch, self._decode(self._line_logits(batch), opts)):
                 score = vertical.view_score(line.char_confidences)
                 if score > best.get(item.index, -1.0):
                     best[item.index] = score
                     results[item.index] = self._reader.result(
                         line, opts, self.calibration, item.to_pixels, item.view is not None)
         return results  # type: ignore[return-value]
-
-    def _passes(self, items: list[_Item], batch_size: int) -> Iterator[list[_Item]]:
-        """Forward passes: at most ``batch_size`` lines and ``max_chunks`` chunks each.
-
-        Chunked models see independent 300-px chunks, so lines of different lengths can
-        share a pass; sorting by chunk count keeps equal counts together for merging. In
-        ``mode="fast"`` lines are sorted by the width of their narrower last chunk instead,
-        so those chunks run in few, full calls (one call per width and pass): small calls
-        cost ~1.4x more per pixel on a CPU. Whole-line models need one canvas width per pass.
-        """
-        if not self.chunked:
-            groups: dict[int, list[_Item]] = {}
-            for item in items:
-                groups.setdefault(item.tensor.shape[-1], []).append(item)
-            for group in groups.values():
-                for start in range(0, len(group), batch_size):
-                    yield group[start : start + batch_size]
-            return
-        def order(item: _Item) -> tuple[int, int]:  # no narrow chunk outside fast mode: 0
-            return (0 if item.tail is None else item.tail.shape[-1], item.plan.num_chunks)
-
-        batch: list[_Item] = []
-        chunks = 0
-        for item in sorted(items, key=order):
-            n = item.plan.num_chunks
-            if batch and (len(batch) == batch_size or chunks + n > self.max_chunks):
-                yield batch
-                batch, chunks = [], 0
-            batch.append(item)
-            chunks += n
-        if batch:
-            yield batch
 
     def _prepare(self, index: int, src: Any, columns: bool = False) -> _Item:
         """Load ``src`` and cut it into model input; with ``columns``, a tall crop also
@@ -420,109 +324,59 @@ class Recognizer:
         return item
 
     def _item(self, index: int, img: np.ndarray) -> _Item:
-        parity = self.mode == "parity"
-        cfg = self.config
-        fit = self.chunked and self.mode == "fast"
-        plan = preprocess.plan_line(
-            img.shape[0], img.shape[1], chunked=self.chunked, parity=parity,
-            img_width=self.spec.img_width,
-            chunk_width=getattr(cfg, "chunk_width", 300),
-            chunk_stride=getattr(cfg, "chunk_stride", 252),
-            fit=fit,
-        )
-        full, tail = preprocess.line_tensors(
-            img, plan, chunked=self.chunked, chunk_width=getattr(cfg, "chunk_width", 300),
-            chunk_stride=getattr(cfg, "chunk_stride", 252))
-        return _Item(index, plan, full, tail)
+        plan = preprocess.plan_line(img.shape[0], img.shape[1], geometry=self.geometry,
+                                    parity=self.mode == "parity", img_width=self.spec.img_width,
+                                    fit=self.chunked and self.mode == "fast")
+        return _Item(index, plan, *preprocess.line_tensors(img, plan, self.geometry))
 
     def logits(self, batch: torch.Tensor, num_chunks: int = 1) -> torch.Tensor:
         """Merged CTC logits (B, T, C) for a (B * num_chunks, 3, 32, W) input batch."""
         out = self._backend(batch)
-        if self.chunked:
-            out = merge_chunks(out, num_chunks, self.config.trim)
-        return out
+        return self.geometry.merge(out, num_chunks) if self.geometry else out
 
     @torch.inference_mode()
     def forward_logits(self, inputs: list) -> list[torch.Tensor]:
         """Merged CTC logits (T, C) per input, one forward pass each (for debugging/tests)."""
-        out = []
-        for src in inputs:
-            item = self._prepare(0, src)
-            if self.chunked:
-                out.append(self._line_logits([item])[0].cpu())
-            else:
-                out.append(self.logits(item.tensor)[0].cpu())
-        return out
+        return [self._line_logits([self._prepare(0, src)])[0].cpu() for src in inputs]
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backend logits for ``x``, at most ``max_chunks`` rows per call for chunked models,
-        so activation memory does not grow with the number of chunks."""
+        so activation memory does not grow with the number of chunks (a 100,000-px line has
+        ~400)."""
         step = self.max_chunks if self.chunked else len(x)
         if len(x) <= step:
             return self._backend(x)
         return torch.cat([self._backend(x[i : i + step]) for i in range(0, len(x), step)])
 
     def _line_logits(self, batch: list[_Item]) -> list[torch.Tensor]:
-        """Merged (T, C) logits of each line of a chunked pass, narrower last chunks included.
+        """One pass: merged (T, C) logits of each line of ``batch``.
 
-        Full-width chunks of every line run together; last chunks cut to the line
-        (``mode="fast"``) run in groups of equal width.
+        Full chunks (or whole-line canvases, one width per pass) of every line run
+        together; narrower last chunks (``mode="fast"``) run in one call per width.
         """
         full = torch.cat([item.tensor for item in batch])
-        full_out = self._forward(full) if len(full) else None
-        by_width: dict[int, list[int]] = {}
-        for i, item in enumerate(batch):
-            if item.tail is not None:
-                by_width.setdefault(item.tail.shape[-1], []).append(i)
-        tail_out: dict[int, torch.Tensor] = {}
-        for rows in by_width.values():
-            out = self._forward(torch.cat([batch[i].tail for i in rows]))
-            tail_out.update(zip(rows, out))
+        out = self._forward(full) if len(full) else full
+        tails: dict[int, torch.Tensor] = {}
+        widths = [item.tail.shape[-1] if item.tail is not None else 0 for item in batch]
+        for width, rows in _groups(widths).items():
+            if width:
+                tails.update(zip(rows, self._forward(torch.cat([batch[i].tail for i in rows]))))
         lines, start = [], 0
         for i, item in enumerate(batch):
             k = len(item.tensor)
-            chunks = list(full_out[start : start + k]) if k else []
+            chunks = [*out[start : start + k], *([tails[i]] if i in tails else [])]
             start += k
-            if i in tail_out:
-                chunks.append(tail_out[i])
-            lines.append(merge_chunk_list(chunks, self.config.trim))
+            lines.append(self.geometry.merge_ragged(chunks) if self.geometry else chunks[0])
         return lines
 
-    def _run_ragged(self, batch: list[_Item], opts: ReadOptions) -> list[DecodedLine]:
-        """:meth:`_run` for passes with narrower last chunks: lines of equal frame count
-        are decoded together."""
-        lines = self._line_logits(batch)
-        by_frames: dict[int, list[int]] = {}
-        for i, logits in enumerate(lines):
-            by_frames.setdefault(logits.shape[0], []).append(i)
-        decoded: list[DecodedLine | None] = [None] * len(batch)
-        for rows in by_frames.values():
+    def _decode(self, lines: list[torch.Tensor], opts: ReadOptions) -> list[DecodedLine]:
+        """Decode (T, C) logits as ``opts`` asks, lines of equal length in one batch."""
+        decoded: list[DecodedLine | None] = [None] * len(lines)
+        for rows in _groups([line.shape[0] for line in lines]).values():
             out = self._reader.decode(torch.stack([lines[i] for i in rows]), opts)
             for i, line in zip(rows, out):
                 decoded[i] = line
         return decoded  # type: ignore[return-value]
 
-    def _run(self, batch: list[_Item], opts: ReadOptions) -> list[DecodedLine]:
-        """One forward pass over ``batch``; merge and decode each run of equal chunk count.
 
-        A chunked pass holds at most ``max_chunks`` chunks in the model at once: a line longer
-        than that (a 100,000-px line has ~400 chunks) runs in slices whose logits are joined
-        before merging, so activation memory does not grow with the line's length.
-        """
-        if self.chunked and any(item.tail is not None for item in batch):
-            return self._run_ragged(batch, opts)
-        out = self._forward(torch.cat([item.tensor for item in batch]))
-        lines: list[DecodedLine] = []
-        start = 0
-        for n, run in groupby(batch, key=lambda it: it.plan.num_chunks):
-            k = len(list(run)) * n
-            logits = out[start : start + k]
-            start += k
-            if self.chunked:
-                logits = merge_chunks(logits, n, self.config.trim)
-            lines += self._reader.decode(logits, opts)
-        return lines
-
-
-__all__ = ["DTYPES", "Recognizer", "RecognitionResult", "default_device", "parse_dtype",
-           "results_to_json"]
+__all__ = ["Recognizer", "RecognitionResult", "results_to_json"]

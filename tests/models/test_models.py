@@ -1,16 +1,8 @@
 import pytest
 import torch
 
-from duguang_ocr.models import (
-    MODELS,
-    ConvNextViT,
-    create_model,
-    list_models,
-    merge_chunk_list,
-    merge_chunks,
-    merged_frames,
-)
-from duguang_ocr.models.layers import set_fused_attention
+from duguang_ocr.backends import set_attention
+from duguang_ocr.models import MODELS, ConvNextViT, create_model, list_models
 
 
 def test_modelscope_tiny_shapes_and_key_layout():
@@ -75,36 +67,13 @@ def test_narrower_chunks_use_the_first_position_embeddings():
         torch.testing.assert_close(m(x), short(x))
 
 
-def test_merge_chunk_list_matches_merge_chunks_and_takes_a_narrow_last_chunk():
-    x = torch.arange(3 * 75, dtype=torch.float32).view(3, 75, 1)
-    assert torch.equal(merge_chunk_list(list(x)), merge_chunks(x, 3)[0])
-    assert torch.equal(merge_chunk_list([x[0]]), x[0])
-    narrow = torch.arange(16, dtype=torch.float32).view(16, 1) + 1000
-    out = merge_chunk_list([x[0], x[1], narrow])
-    assert out.shape[0] == 69 + 63 + 10
-    assert torch.equal(out[-10:], narrow[6:]) and torch.equal(out[:69], x[0, :69])
-
-
-def test_merge_chunks_matches_modelscope_rule():
-    x = torch.arange(6 * 75, dtype=torch.float32).view(6, 75, 1)  # 2 lines x 3 chunks
-    out = merge_chunks(x, 3)
-    assert out.shape == (2, 201, 1) == (2, merged_frames(3), 1)
-    line0 = x[:3]
-    expected = torch.cat([line0[0, :69], line0[1, 6:-6], line0[2, 6:]])
-    assert torch.equal(out[0], expected)
-    assert merge_chunks(x, 1).shape == (6, 75, 1)
-    assert merge_chunks(x[:4], 2).shape == (2, 138, 1) and merged_frames(2) == 138
-    with pytest.raises(ValueError):
-        merge_chunks(x[:5], 3)
-
-
 def test_fused_attention_matches_exact_path():
     torch.manual_seed(0)
     m = create_model("convnextvit_test", num_classes=12).eval()
     x = torch.rand(3, 3, 32, 300)
     with torch.no_grad():
         fused = m(x)
-        exact = set_fused_attention(m, False)(x)
+        exact = set_attention(m, exact=True)(x)
     torch.testing.assert_close(fused, exact, rtol=1e-5, atol=1e-5)
 
 

@@ -3,15 +3,16 @@ import pytest
 import torch
 
 from duguang_ocr import preprocess
+from duguang_ocr.chunking import ChunkGeometry
 from duguang_ocr.data.collate import Keyed, LineCollator, ctc_frames_needed
 from duguang_ocr.io import load_image
-from duguang_ocr.models import merge_chunk_list, merged_frames
 from duguang_ocr.recognizer import Recognizer
 from duguang_ocr.training.evaluate import line_logits
 from duguang_ocr.vocab import Vocab
 from tests.helpers import render
 
 VOCAB = Vocab(list("abcdehlorw 读光"), offset=2)
+G = ChunkGeometry()
 
 
 def line(text: str, width: int | None = None) -> np.ndarray:
@@ -19,36 +20,36 @@ def line(text: str, width: int | None = None) -> np.ndarray:
 
 
 def test_keep_ratio_gives_each_line_the_chunks_it_needs_sorted_by_count():
-    col = LineCollator(VOCAB, "ConvNextViT")
+    col = LineCollator(VOCAB, G)
     wide, short = line("读光 world", 900), line("hello")
     batch = col([(wide, "读光 world"), (short, "hello")])
-    n_wide = preprocess.plan_line(*wide.shape[:2]).num_chunks
+    n_wide = preprocess.plan_line(*wide.shape[:2], geometry=G).num_chunks
     assert n_wide > 1
     # Lines are sorted by chunk count (as inference packs passes); targets follow them.
     assert batch["texts"] == ["hello", "读光 world"]
     assert batch["chunk_counts"].tolist() == [1, n_wide]
     assert batch["images"].shape == (1 + n_wide, 3, 32, 300)
-    assert batch["frames"].tolist() == [75, merged_frames(n_wide)]
+    assert batch["frames"].tolist() == [75, G.merged_frames(n_wide)]
     assert batch["target_lengths"].tolist() == [5, 8]
     assert batch["targets"].tolist() == VOCAB.encode("hello") + VOCAB.encode("读光 world")
 
 
 def test_squash_keeps_modelscopes_fixed_canvas():
-    col = LineCollator(VOCAB, "ConvNextViT", preprocess="squash", num_chunks=3)
+    col = LineCollator(VOCAB, G, preprocess="squash", num_chunks=3)
     batch = col([(line("hello"), "hello"), (line("读光 world", 900), "读光 world")])
     assert batch["images"].shape == (6, 3, 32, 300) and col.canvas_width == 804
     assert batch["chunk_counts"].tolist() == [3, 3] and batch["frames"].tolist() == [201, 201]
 
 
 def test_crnn_keep_ratio_pads_to_the_widest_line_and_counts_each_lines_frames():
-    col = LineCollator(Vocab(list("ab"), offset=1), "CRNN")
+    col = LineCollator(Vocab(list("ab"), offset=1), None)
     short, long_ = line("ab"), line("ab" * 40)
     batch = col([(short, "ab"), (long_, "ab")])
-    widths = [preprocess.plan_line(*im.shape[:2], chunked=False).canvas_width
+    widths = [preprocess.plan_line(*im.shape[:2], geometry=None).canvas_width
               for im in (short, long_)]
     assert batch["images"].shape == (2, 3, 32, max(widths))
     assert batch["frames"].tolist() == [w // 4 for w in widths]
-    squash = LineCollator(Vocab(list("ab"), offset=1), "CRNN", preprocess="squash",
+    squash = LineCollator(Vocab(list("ab"), offset=1), None, preprocess="squash",
                           img_width=320)([(short, "ab"), (long_, "ab")])
     assert squash["images"].shape == (2, 3, 32, 320) and squash["frames"].tolist() == [80, 80]
 
@@ -62,9 +63,9 @@ def test_training_tensors_equal_the_recognizers_input(tiny_model_dir, tmp_path):
                                                       "num_chunks": 3})):
         rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode=mode)
         expected = rec._prepare(0, str(tmp_path / "l.png")).tensor
-        got = LineCollator(rec.vocab, "ConvNextViT", **kwargs).image_tensor(img)
+        got = LineCollator(rec.vocab, G, **kwargs).image_tensor(img)
         assert torch.equal(got, expected), mode
-    one = LineCollator(rec.vocab, "ConvNextViT", preprocess="squash").image_tensor(img)
+    one = LineCollator(rec.vocab, G, preprocess="squash").image_tensor(img)
     assert one.shape == (1, 3, 32, 300)
 
 
@@ -72,38 +73,38 @@ def test_line_logits_merges_ragged_lines_like_the_recognizer():
     torch.manual_seed(0)
     counts = [1, 1, 3]
     out = torch.randn(sum(counts), 75, 5)
-    got = line_logits(out, counts, trim=6)
-    assert got.shape == (3, merged_frames(3), 5)
+    got = line_logits(out, counts, G)
+    assert got.shape == (3, G.merged_frames(3), 5)
     assert torch.equal(got[0, :75], out[0]) and torch.equal(got[0, 75:], torch.zeros(126, 5))
-    assert torch.equal(got[2], merge_chunk_list(list(out[2:5]), 6))
+    assert torch.equal(got[2], G.merge_ragged(list(out[2:5])))
     with pytest.raises(ValueError, match="chunk counts"):
-        line_logits(out, [1, 1], trim=6)
+        line_logits(out, [1, 1], G)
 
 
 def test_unknown_symbols_skip_or_drop_chars():
     samples = [(line("hello"), "hello"), (line("hex"), "hex"), (line("xyz"), "xyz")]
-    skip = LineCollator(VOCAB, "ConvNextViT")(samples)
+    skip = LineCollator(VOCAB, G)(samples)
     assert skip["texts"] == ["hello"] and skip["stats"]["unknown_skipped"] == 2
-    drop = LineCollator(VOCAB, "ConvNextViT", unknown="drop_chars")(samples)
+    drop = LineCollator(VOCAB, G, unknown="drop_chars")(samples)
     # "hex" trains as "he"; "xyz" would be empty and is dropped.
     assert drop["texts"] == ["hello", "hex"] and drop["target_lengths"].tolist() == [5, 2]
     assert drop["stats"]["unknown_chars_dropped"] == 1 and drop["stats"]["unknown_skipped"] == 1
     with pytest.raises(ValueError, match="unknown"):
-        LineCollator(VOCAB, "ConvNextViT", unknown="unk")
+        LineCollator(VOCAB, G, unknown="unk")
 
 
 def test_labels_longer_than_the_frames_are_dropped():
     assert ctc_frames_needed([1, 2, 3]) == 3 and ctc_frames_needed([1, 1, 2, 2, 2]) == 8
-    col = LineCollator(VOCAB, "ConvNextViT")  # a short line: one chunk, 75 frames
+    col = LineCollator(VOCAB, G)  # a short line: one chunk, 75 frames
     fits, repeats = "ab" * 37, "a" * 39  # 74 frames fit; 39 symbols + 38 blanks do not
     batch = col([(line("x"), fits), (line("x"), repeats)])
     assert batch["texts"] == [fits] and batch["stats"]["too_long"] == 1
-    keep = LineCollator(VOCAB, "ConvNextViT", drop_too_long=False)([(line("x"), repeats)])
+    keep = LineCollator(VOCAB, G, drop_too_long=False)([(line("x"), repeats)])
     assert keep["texts"] == [repeats]
 
 
 def test_none_samples_are_counted_and_an_all_dropped_batch_is_empty():
-    batch = LineCollator(VOCAB, "ConvNextViT")([None, (line("x"), "xyz"), None])
+    batch = LineCollator(VOCAB, G)([None, (line("x"), "xyz"), None])
     assert batch["stats"]["bad"] == 2 and batch["stats"]["unknown_skipped"] == 1
     assert batch["images"].shape == (0, 3, 32, 300) and batch["targets"].numel() == 0
 
@@ -128,12 +129,12 @@ def test_augmentation_is_seeded_by_the_sample_key():
 
     ds = Keyed(ToyData())
     assert ds[(1, 5)] is None and ds[(0, 7)][2] == 7
-    col = LineCollator(VOCAB, "ConvNextViT", augment=augment)
+    col = LineCollator(VOCAB, G, augment=augment)
     a = col([ds[(0, (1, 2, 0, 5))], ds[(2, (1, 2, 2, 6))]])
     b = col([ds[(0, (1, 2, 0, 5))], ds[(2, (1, 2, 2, 6))]])
     assert calls[:2] == calls[2:] and calls[0] != calls[1]
     assert torch.equal(a["images"], b["images"]) and a["keys"] == [(1, 2, 0, 5), (1, 2, 2, 6)]
-    plain = LineCollator(VOCAB, "ConvNextViT")([ds[(0, 0)]])
+    plain = LineCollator(VOCAB, G)([ds[(0, 0)]])
     assert not torch.equal(plain["images"], a["images"][:1])  # the augmentation was applied
 
 

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..chunking import ChunkGeometry
 from ..io import ImageLoadError, image_size, load_image
-from ..models import ConvNextViTConfig
 from ..preprocess import resized_width
 from ..progress import progress_bar
 from ..vocab import Vocab
@@ -51,13 +51,8 @@ def collate_for(vocab: Vocab, model_config: Any, *, unknown: str = "skip",
                 img_width: int = 640) -> LineCollator:
     """The collate a training run of a model built from ``model_config`` uses (the
     trainer builds the same from ``model.preprocess``, ``num_chunks`` and ``img_width``)."""
-    if isinstance(model_config, ConvNextViTConfig):
-        c = model_config
-        return LineCollator(vocab, "ConvNextViT", unknown=unknown, preprocess=preprocess,
-                            num_chunks=num_chunks, chunk_width=c.chunk_width,
-                            chunk_stride=c.chunk_stride, trim=c.trim)
-    return LineCollator(vocab, "CRNN", unknown=unknown, preprocess=preprocess,
-                        img_width=img_width)
+    return LineCollator(vocab, ChunkGeometry.of(model_config), unknown=unknown,
+                        preprocess=preprocess, num_chunks=num_chunks, img_width=img_width)
 
 
 @dataclass

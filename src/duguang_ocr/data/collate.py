@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .. import preprocess as preprocess_mod
-from ..models import merged_frames
+from ..chunking import FRAME_PX, ChunkGeometry
 from ..vocab import Vocab
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ class LineCollator:
 
     Args:
         vocab: the model's vocabulary (targets are its class ids).
-        model_kind: ``"ConvNextViT"`` (chunked) or ``"CRNN"`` (whole line).
+        geometry: a chunked model's chunks (``ChunkGeometry.of(model.config)``), or None
+            for a model that reads whole lines.
         preprocess: ``"keep_ratio"`` or ``"squash"`` (see the module docstring).
         num_chunks: ``squash`` only: chunks per line for chunked models.
         img_width: ``squash`` only: canvas width for whole-line models (a multiple of 4).
@@ -97,7 +98,6 @@ class LineCollator:
             it would teach the model to see nothing in an image with text).
         drop_too_long: drop labels that need more CTC frames than their line yields (their
             loss would be infinite).
-        chunk_width, chunk_stride, trim: the chunked model's window geometry.
 
     Returns (from ``__call__``) a dict: ``images`` (every kept line's chunks, lines sorted by
     chunk count, (sum of chunks, 3, 32, chunk_width)) or, for whole-line models, the lines'
@@ -107,30 +107,23 @@ class LineCollator:
     kept sample's key, or None); ``stats`` (counts of dropped samples by reason).
     """
 
-    def __init__(self, vocab: Vocab, model_kind: str, *, preprocess: str = "keep_ratio",
-                 num_chunks: int = 1, img_width: int = 640, augment: Augment | None = None,
-                 unknown: str = "skip", drop_too_long: bool = True, chunk_width: int = 300,
-                 chunk_stride: int = 252, trim: int | None = None) -> None:
-        if model_kind not in ("ConvNextViT", "CRNN"):
-            raise ValueError(f"model_kind must be 'ConvNextViT' or 'CRNN', got {model_kind!r}")
+    def __init__(self, vocab: Vocab, geometry: ChunkGeometry | None, *,
+                 preprocess: str = "keep_ratio", num_chunks: int = 1, img_width: int = 640,
+                 augment: Augment | None = None, unknown: str = "skip",
+                 drop_too_long: bool = True) -> None:
         if preprocess not in PREPROCESSING:
             raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
         if unknown not in UNKNOWN_POLICIES:
             raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
         if num_chunks < 1:
             raise ValueError(f"num_chunks must be >= 1, got {num_chunks}")
-        if img_width < 4 or img_width % preprocess_mod.FRAME_PX:
+        if img_width < FRAME_PX or img_width % FRAME_PX:
             raise ValueError(f"img_width must be a positive multiple of 4, got {img_width}")
-        self.vocab, self.kind, self.augment, self.unknown = vocab, model_kind, augment, unknown
+        self.vocab, self.geometry, self.augment, self.unknown = vocab, geometry, augment, unknown
         self.preprocess, self.drop_too_long = preprocess, drop_too_long
-        self.chunked = model_kind == "ConvNextViT"
-        self.chunk_width, self.chunk_stride = chunk_width, chunk_stride
-        self.trim = (chunk_width - chunk_stride) // 8 if trim is None else trim
+        self.chunked = geometry is not None
         self.squash = preprocess == "squash"
-        if self.chunked:
-            self.canvas_width = chunk_width + chunk_stride * (num_chunks - 1)
-        else:
-            self.canvas_width = img_width
+        self.canvas_width = geometry.canvas_width(num_chunks) if geometry else img_width
         self._rng: np.random.Generator | None = None
 
     def _fallback_rng(self) -> np.random.Generator:
@@ -142,17 +135,14 @@ class LineCollator:
 
     def plan(self, height: int, width: int) -> preprocess_mod.LinePlan:
         """How a ``height`` x ``width`` line is laid out (the recognizer's own planning)."""
-        return preprocess_mod.plan_line(
-            height, width, chunked=self.chunked, parity=self.squash,
-            img_width=self.canvas_width, chunk_width=self.chunk_width,
-            chunk_stride=self.chunk_stride)
+        return preprocess_mod.plan_line(height, width, geometry=self.geometry,
+                                        parity=self.squash, img_width=self.canvas_width)
 
     def frames(self, plan: preprocess_mod.LinePlan) -> int:
         """CTC frames the model emits for a line laid out by ``plan``."""
-        if self.chunked:
-            return merged_frames(plan.num_chunks, self.chunk_width // preprocess_mod.FRAME_PX,
-                                 self.trim)
-        return plan.canvas_width // preprocess_mod.FRAME_PX
+        if self.geometry:
+            return self.geometry.merged_frames(plan.num_chunks)
+        return plan.canvas_width // FRAME_PX
 
     def encode(self, text: str, frames: int, stats: dict[str, int]) -> list[int] | None:
         """Target ids for ``text`` under the unknown/too-long policies, or None to drop it."""
@@ -170,9 +160,7 @@ class LineCollator:
     def image_tensor(self, img: np.ndarray) -> torch.Tensor:
         """(num_chunks, 3, 32, 300) or (1, 3, 32, canvas) input for one RGB line."""
         plan = self.plan(img.shape[0], img.shape[1])
-        return preprocess_mod.line_tensors(img, plan, chunked=self.chunked,
-                                           chunk_width=self.chunk_width,
-                                           chunk_stride=self.chunk_stride)[0]
+        return preprocess_mod.line_tensors(img, plan, self.geometry)[0]
 
     def __call__(self, samples: Sequence[tuple | None]) -> dict[str, Any]:
         stats = dict.fromkeys(STAT_KEYS, 0)
@@ -191,9 +179,7 @@ class LineCollator:
             ids = self.encode(text, frames, stats)
             if ids is None:
                 continue
-            x = preprocess_mod.line_tensors(img, plan, chunked=self.chunked,
-                                            chunk_width=self.chunk_width,
-                                            chunk_stride=self.chunk_stride)[0]
+            x = preprocess_mod.line_tensors(img, plan, self.geometry)[0]
             kept.append((plan.num_chunks, x, ids, text, key, frames))
         # Stable sort by chunk count: equal counts merge together, as in inference.
         kept.sort(key=lambda k: k[0])
@@ -210,7 +196,7 @@ class LineCollator:
 
     def _stack(self, tensors: list[torch.Tensor]) -> torch.Tensor:
         if not tensors:  # every sample dropped: an empty batch of the right shape
-            width = self.chunk_width if self.chunked else preprocess_mod.WIDTH_BUCKET
+            width = self.geometry.width if self.geometry else preprocess_mod.WIDTH_BUCKET
             return torch.zeros(0, 3, 32, width)
         if self.chunked:
             return torch.cat(tensors)

@@ -14,13 +14,7 @@ import dataclasses
 from torch import nn
 
 from .base import ArchConfig
-from .convnextvit import (
-    ConvNextViT,
-    ConvNextViTConfig,
-    merge_chunk_list,
-    merge_chunks,
-    merged_frames,
-)
+from .convnextvit import ConvNextViT, ConvNextViTConfig
 from .crnn import CRNN, CRNNConfig
 from .lightweight_edge import LightweightEdge, LightweightEdgeConfig
 
@@ -138,8 +132,5 @@ __all__ = [
     "architecture",
     "create_model",
     "list_models",
-    "merge_chunk_list",
-    "merge_chunks",
-    "merged_frames",
     "variant_config",
 ]

@@ -7,7 +7,7 @@ names follow ModelScope's ``cnn_model.*`` keys (``downsample_layers``, ``stages`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -27,6 +27,12 @@ class ConvNeXtBlock(nn.Module):
         self.pwconv2 = nn.Linear(4 * dim, dim)
         self.gamma = nn.Parameter(torch.full((dim,), layer_scale_init))
         self.drop_path = DropPath(drop_path)
+
+    def fuse_for_inference(self, fused_linear: Callable[[nn.Linear, str], nn.Module]) -> None:
+        """Take the inference form: ``pwconv1`` and the GELU after it as one layer built by
+        ``fused_linear(pwconv1, "gelu")`` (see :mod:`duguang_ocr.fused`); a no-op once done."""
+        if isinstance(self.act, nn.GELU):
+            self.pwconv1, self.act = fused_linear(self.pwconv1, "gelu"), nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.dwconv(x).permute(0, 2, 3, 1)  # (N, H, W, C): Linear layers act on channels

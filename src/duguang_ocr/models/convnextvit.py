@@ -1,11 +1,8 @@
 """ConvNextViT: ModelScope's DuGuang line recognizer (ConvNeXt + ViTSTR context + CTC head).
 
-The model works on fixed 32x300 **chunks** of a line (75 frames each, one per 4 px). A line
-is cut into chunks at x = 0, 252, 504, ... (stride 252 px = 63 frames) and the per-chunk
-frames are merged by dropping 6 overlapping frames at every inner chunk edge:
-``chunk0[:69] + chunk1[6:69] + ... + last[6:]``. ModelScope always uses three chunks (an
-804-px canvas, 201 frames); :func:`merge_chunks` handles any count, so long lines need no
-squashing and short lines need only one chunk.
+The model works on fixed 32x300 **chunks** of a line (75 frames each, one per 4 px), cut
+every 252 px; how chunks are cut and their frames merged back into one sequence per line is
+:mod:`duguang_ocr.chunking`'s (``ChunkGeometry.of(config)``).
 """
 
 from __future__ import annotations
@@ -56,12 +53,7 @@ class ConvNextViTConfig(ArchConfig):
 
     @property
     def frames_per_chunk(self) -> int:
-        return self.chunk_width // 4
-
-    @property
-    def trim(self) -> int:
-        """Frames dropped at each inner chunk edge (6 for 300/252 chunks)."""
-        return (self.chunk_width - self.chunk_stride) // 8
+        return self.chunk_width // 4  # the stem's /4: one frame per 4 px
 
 
 class ConvNextViT(nn.Module):
@@ -99,53 +91,3 @@ class ConvNextViT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.vitstr(self.cnn_model(rgb_to_gray(x)))
-
-
-def merged_frames(num_chunks: int, frames_per_chunk: int = 75, trim: int = 6) -> int:
-    """Number of frames a line of ``num_chunks`` chunks yields after merging."""
-    stride = frames_per_chunk - 2 * trim
-    return frames_per_chunk + stride * (num_chunks - 1)
-
-
-def merge_chunk_list(chunks: list[torch.Tensor], trim: int = 6) -> torch.Tensor:
-    """Merge one line's per-chunk frames when the chunks differ in width.
-
-    Args:
-        chunks: (F_i, C) logits of the line's chunks in order; all but the last are full.
-        trim: frames dropped at each inner chunk edge.
-
-    Returns:
-        (T, C) with the same rule as :func:`merge_chunks`: ``first[:-trim]``, every middle
-        chunk's ``[trim:-trim]``, ``last[trim:]``.
-    """
-    if len(chunks) == 1:
-        return chunks[0]
-    parts = [chunks[0][: chunks[0].shape[0] - trim]]
-    parts += [c[trim : c.shape[0] - trim] for c in chunks[1:-1]]
-    parts.append(chunks[-1][trim:])
-    return torch.cat(parts)
-
-
-def merge_chunks(chunk_logits: torch.Tensor, num_chunks: int, trim: int = 6) -> torch.Tensor:
-    """Merge per-chunk frames of lines that all have ``num_chunks`` chunks.
-
-    Args:
-        chunk_logits: (B * num_chunks, F, C), the chunks of each line consecutive.
-        num_chunks: chunks per line.
-        trim: frames dropped at each inner chunk edge.
-
-    Returns:
-        (B, F + (F - 2 * trim) * (num_chunks - 1), C); merged frame ``j`` covers pixels
-        ``4j .. 4j + 3`` of the line canvas, whatever chunk it came from.
-    """
-    n, f, c = chunk_logits.shape
-    if n % num_chunks:
-        raise ValueError(f"{n} chunks cannot be split into lines of {num_chunks}")
-    x = chunk_logits.view(n // num_chunks, num_chunks, f, c)
-    if num_chunks == 1:
-        return x[:, 0]
-    parts = [x[:, 0, : f - trim]]
-    if num_chunks > 2:
-        parts.append(x[:, 1:-1, trim : f - trim].reshape(x.shape[0], -1, c))
-    parts.append(x[:, -1, trim:])
-    return torch.cat(parts, dim=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -64,6 +66,12 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(drop)
 
+    def fuse_for_inference(self, fused_linear: Callable[[nn.Linear, str], nn.Module]) -> None:
+        """Take the inference form: ``fc1`` and its GELU as one ``fused_linear(fc1, "gelu")``
+        layer (dropout is a no-op in eval mode); a no-op once done."""
+        if isinstance(self.act, nn.GELU):
+            self.fc1, self.act = fused_linear(self.fc1, "gelu"), nn.Identity()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
@@ -73,7 +81,8 @@ class Attention(nn.Module):
 
     ``fused=True`` uses ``F.scaled_dot_product_attention`` (faster); ``fused=False`` spells
     out softmax(q k^T * scale) v in ModelScope's order, which reproduces its logits bit for
-    bit (the fused kernel differs by float rounding, ~1e-6 relative).
+    bit (the fused kernel differs by float rounding, ~1e-6 relative). Which one runs is the
+    backend's choice (:func:`duguang_ocr.backends.set_attention`, on its own copy).
     """
 
     def __init__(self, dim: int, num_heads: int, attn_drop: float = 0.0, proj_drop: float = 0.0):
@@ -100,10 +109,3 @@ class Attention(nn.Module):
             x = F.dropout(attn.softmax(dim=-1), drop, training=self.training) @ v
         return self.proj_drop(self.proj(x.transpose(1, 2).reshape(b, n, c)))
 
-
-def set_fused_attention(model: nn.Module, fused: bool) -> nn.Module:
-    """Switch every :class:`Attention` in ``model`` between the fused and the exact path."""
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.fused = fused
-    return model

@@ -37,7 +37,7 @@ from ..hub.modelscope import (
     read_spec,
     save_model_dir,
 )
-from ..models import MODELS, VARIANT_TO_RECOGNIZER, VOCAB_OFFSET, create_model
+from ..models import MODELS, create_model, variant_config
 from ..vocab import Vocab
 from .config import ConfigError, ModelSection
 
@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 STATE_FILE = "train_state.pt"
 STATE_VERSION = 1
-HEAD_PREFIX = {"ConvNextViT": "vitstr.head.", "CRNN": "cls."}
 
 
 def vocab_from_labels(labels: Iterable[str], offset: int, base: Vocab | None = None) -> Vocab:
@@ -119,7 +118,7 @@ def init_model(cfg: ModelSection,
     """Build ``(model, vocab, variant)`` from the config: a fresh variant, or a checkpoint
     (dir, alias or ModelScope id) whose head is remapped when the vocabulary changes."""
     if cfg.init in MODELS:
-        offset = VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[cfg.init]]
+        offset = variant_config(cfg.init).vocab_offset
         vocab = resolve_vocab(cfg.vocab, offset, None, labels)
         return create_model(cfg.init, **cfg.arch, num_classes=vocab.num_classes), vocab, cfg.init
     if cfg.arch:
@@ -134,7 +133,7 @@ def init_model(cfg: ModelSection,
     if vocab == old:
         return model.train(), vocab, spec.variant
     fresh = create_model(spec.variant, **spec.config_overrides, num_classes=vocab.num_classes)
-    state = transfer_head(fresh, model.state_dict(), old, vocab, HEAD_PREFIX[spec.recognizer])
+    state = transfer_head(fresh, model.state_dict(), old, vocab, fresh.config.head_prefix)
     check_state_dict(fresh, state, str(model_dir))
     fresh.load_state_dict(state)
     return fresh, vocab, spec.variant
@@ -146,11 +145,11 @@ def peek_model(cfg: ModelSection,
     give a run, without building the model or reading weights (``check-data``). A fresh
     variant with no ``model.vocab`` gets ``from_data``'s (training would refuse to start)."""
     if cfg.init in MODELS:
-        offset = VOCAB_OFFSET[VARIANT_TO_RECOGNIZER[cfg.init]]
-        config = dataclasses.replace(MODELS[cfg.init][1], **cfg.arch)
+        offset = variant_config(cfg.init).vocab_offset
+        config = dataclasses.replace(variant_config(cfg.init), **cfg.arch)
         return config, resolve_vocab(cfg.vocab or "from_data", offset, None, labels), cfg.init
     spec, base = base_model(cfg.init)
-    config = dataclasses.replace(MODELS[spec.variant][1], **spec.config_overrides)
+    config = dataclasses.replace(variant_config(spec.variant), **spec.config_overrides)
     return config, resolve_vocab(cfg.vocab, base.offset, base, labels), cfg.init
 
 
@@ -159,7 +158,8 @@ def base_model(init: str) -> tuple[ModelSpec, Vocab]:
     without reading its weights: what a fine-tune starts from (``data.replay``'s charset)."""
     model_dir = hub.resolve(init)
     spec = read_spec(model_dir)
-    return spec, Vocab.from_file(model_dir / VOCAB_FILE, offset=VOCAB_OFFSET[spec.recognizer])
+    offset = variant_config(spec.variant).vocab_offset
+    return spec, Vocab.from_file(model_dir / VOCAB_FILE, offset=offset)
 
 
 def model_spec(model: nn.Module, vocab: Vocab, variant: str) -> dict:

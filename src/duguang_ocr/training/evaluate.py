@@ -14,22 +14,21 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
-from ..models import merge_chunks
+from ..chunking import ChunkGeometry
 
 
 def line_logits(out: torch.Tensor, chunk_counts: Sequence[int] | torch.Tensor,
-                trim: int | None) -> torch.Tensor:
+                geometry: ChunkGeometry | None) -> torch.Tensor:
     """(B, T, C) per-line logits, zero-padded after each line's own frames.
 
-    Chunked models (``trim`` not None) return the chunks of every line, lines consecutive and
-    sorted by chunk count (see :class:`~..data.collate.LineCollator`); each run of lines with
-    equal counts is merged at once by :func:`~..models.merge_chunks`, the recognizer's merge.
-    Whole-line models already return (B, T, C).
+    Chunked models (``geometry`` not None) return the chunks of every line, lines consecutive
+    and sorted by chunk count (see :class:`~..data.collate.LineCollator`); each run of lines
+    with equal counts is merged at once by :meth:`~..chunking.ChunkGeometry.merge`, the
+    recognizer's merge. Whole-line models already return (B, T, C).
     """
-    if trim is None:
+    if geometry is None:
         return out
     counts = [int(c) for c in chunk_counts]
     lines: list[torch.Tensor] = []
@@ -39,7 +38,7 @@ def line_logits(out: torch.Tensor, chunk_counts: Sequence[int] | torch.Tensor,
         while j < len(counts) and counts[j] == counts[i]:
             j += 1
         k = counts[i] * (j - i)
-        lines.extend(merge_chunks(out[start : start + k], counts[i], trim).unbind(0))
+        lines.extend(geometry.merge(out[start : start + k], counts[i]).unbind(0))
         start, i = start + k, j
     if start != len(out):
         raise ValueError(f"chunk counts sum to {start}, but the model returned {len(out)} chunks")
@@ -56,8 +55,3 @@ def ctc_per_line(logits: torch.Tensor, targets: torch.Tensor, target_lengths: to
         frames = torch.full((logp.shape[1],), logp.shape[0], dtype=torch.long)
     return F.ctc_loss(logp, targets, frames.to(logp.device), target_lengths, blank=0,
                       reduction="none", zero_infinity=True)
-
-
-def model_trim(model: nn.Module, chunked: bool) -> int | None:
-    """Frames dropped at inner chunk edges for chunked models, None for whole-line ones."""
-    return model.config.trim if chunked else None

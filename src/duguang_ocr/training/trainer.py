@@ -26,16 +26,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..chunking import ChunkGeometry
 from ..data.check import check_training_data
 from ..data.collate import STAT_KEYS, Keyed, LineCollator
 from ..data.lmdb_dataset import iter_labels, open_dataset
 from ..data.synth_source import SynthLines
 from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
-from ..models import MODELS, VARIANT_TO_RECOGNIZER
+from ..models import MODELS
 from . import checkpoint, distributed
 from .config import ConfigError, TrainConfig, run_length, save_config, validate
-from .evaluate import ctc_per_line, line_logits, model_trim
+from .evaluate import ctc_per_line, line_logits
 from .metrics import EvalTotals, RunLog, forget_records_after, write_errors
 
 # Recognizer mode that reads lines the way each training preprocessing prepared them.
@@ -164,21 +165,16 @@ class Trainer:
         else:
             model, vocab, variant = checkpoint.init_model(m, self._labels)
         self.model, self.vocab, self.variant = model.to(self.device).train(), vocab, variant
-        self.recognizer = VARIANT_TO_RECOGNIZER[variant]
-        self.chunked = self.recognizer == "ConvNextViT"
-        self.trim = model_trim(model, self.chunked)
-        geometry = {"preprocess": m.preprocess, "num_chunks": m.num_chunks,
-                    "img_width": m.img_width}
-        if self.chunked:
-            geometry |= {"chunk_width": model.config.chunk_width,
-                         "chunk_stride": model.config.chunk_stride, "trim": self.trim}
+        self.geometry = ChunkGeometry.of(model.config)
+        self.chunked = self.geometry is not None
         augment = None
         if self.cfg.data.augment > 0:
             from ..data.augment import augment_line
 
             augment = functools.partial(augment_line, p=self.cfg.data.augment)
-        self.collate = LineCollator(vocab, self.recognizer, augment=augment,
-                                    unknown=self.cfg.data.unknown, **geometry)
+        self.collate = LineCollator(vocab, self.geometry, augment=augment,
+                                    unknown=self.cfg.data.unknown, preprocess=m.preprocess,
+                                    num_chunks=m.num_chunks, img_width=m.img_width)
         self.canvas_width = self.collate.canvas_width
         logger.info("model %s (%.2fM params), %s, preprocessing %s%s", variant,
                     sum(p.numel() for p in model.parameters()) / 1e6, vocab, m.preprocess,
@@ -339,7 +335,7 @@ class Trainer:
             if empty:
                 loss = out.float().sum() * 0.0
             else:
-                logits = line_logits(out.float(), batch["chunk_counts"], self.trim)
+                logits = line_logits(out.float(), batch["chunk_counts"], self.geometry)
                 losses = ctc_per_line(logits, batch["targets"].to(self.device),
                                       batch["target_lengths"].to(self.device), batch["frames"])
                 loss = losses.mean()
@@ -425,7 +421,7 @@ class Trainer:
     def inference_spec(self) -> ModelSpec:
         """How a recognizer should read this model: what ``configuration.json`` records."""
         m = self.cfg.model
-        return ModelSpec(variant=self.variant, recognizer=self.recognizer,
+        return ModelSpec(variant=self.variant, recognizer=self.model.config.modelscope_name,
                          config_overrides={}, img_width=self.canvas_width,
                          do_chunking=self.chunked, preprocess=m.preprocess)
 

@@ -2,13 +2,16 @@ import pytest
 import torch
 from torch import nn
 
-from duguang_ocr.models import create_model
-from duguang_ocr.models.fused import (
+from duguang_ocr.backends import inference_copy, make_backend
+from duguang_ocr.fused import (
     FusedLinear,
     cpu_has_native_bf16,
-    fuse_for_inference,
+    fuse_linears,
     onednn_linear_available,
 )
+from duguang_ocr.models import create_model
+
+CPU = torch.device("cpu")
 
 
 def _linears(model: nn.Module, cls: type) -> list[nn.Module]:
@@ -37,12 +40,12 @@ def test_fused_linear_rejects_unknown_activation():
         FusedLinear(nn.Linear(2, 2), "relu")
 
 
-@pytest.mark.parametrize("variant", ["convnextvit_test", "crnn_lite"])
+@pytest.mark.parametrize("variant", ["convnextvit_test", "crnn_lite", "lightweight_edge"])
 def test_fused_copy_gives_the_same_logits_and_shares_weights(variant):
     torch.manual_seed(0)
     model = create_model(variant, num_classes=30).eval()
     x = torch.rand(3, 3, 32, 300)
-    fused = fuse_for_inference(model)
+    fused = make_backend(model, device="cpu").model
     with torch.inference_mode():
         torch.testing.assert_close(fused(x), model(x), atol=1e-4, rtol=1e-4)
     # Every Linear was replaced in the copy, none in the original.
@@ -61,8 +64,8 @@ def test_fused_copy_gives_the_same_logits_and_shares_weights(variant):
 def test_fusing_a_fused_model_changes_nothing():
     torch.manual_seed(0)
     model = create_model("convnextvit_test", num_classes=12).eval()
-    once = fuse_for_inference(model)
-    twice = fuse_for_inference(once)
+    once = fuse_linears(inference_copy(model, CPU))
+    twice = fuse_linears(inference_copy(once, CPU))
     x = torch.rand(2, 3, 32, 300)
     with torch.inference_mode():
         torch.testing.assert_close(twice(x), once(x))
@@ -70,8 +73,7 @@ def test_fusing_a_fused_model_changes_nothing():
 
 
 def test_convnext_gelu_moves_into_the_linear():
-    model = create_model("convnextvit_test", num_classes=10)
-    fused = fuse_for_inference(model)
+    fused = fuse_linears(create_model("convnextvit_test", num_classes=10))
     block = fused.cnn_model.stages[0][0]
     assert block.pwconv1.activation == "gelu" and isinstance(block.act, nn.Identity)
     mlp = fused.vitstr.blocks[0].mlp
@@ -81,7 +83,7 @@ def test_convnext_gelu_moves_into_the_linear():
 def test_bf16_copy_under_autocast_stays_close():
     torch.manual_seed(0)
     model = create_model("convnextvit_test", num_classes=30).eval()
-    fused = fuse_for_inference(model, torch.bfloat16)
+    fused = fuse_linears(inference_copy(model, CPU), torch.bfloat16)
     assert all(f.weight.dtype == torch.bfloat16 for f in _linears(fused, FusedLinear))
     assert next(model.parameters()).dtype == torch.float32  # the original is untouched
     x = torch.rand(4, 3, 32, 300)
@@ -96,7 +98,7 @@ def test_bf16_copy_under_autocast_stays_close():
 
 def test_fuse_rejects_other_dtypes():
     with pytest.raises(ValueError, match="float32 or bfloat16"):
-        fuse_for_inference(create_model("convnextvit_test", num_classes=5), torch.float16)
+        fuse_linears(create_model("convnextvit_test", num_classes=5), torch.float16)
 
 
 def test_native_bf16_probe_returns_a_bool():

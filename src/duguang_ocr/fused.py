@@ -8,22 +8,20 @@ tile is still in registers instead of in a second pass over a 4x-wide activation
 project's 2-core AMD EPYC build machine that is ~1.2x per chunk in float32 (logits move by
 ~2e-6), and with bf16 weights on a CPU with AVX512-BF16 or AMX ~2x more.
 
-:func:`fuse_for_inference` returns a copy of a model whose Linear layers are
-:class:`FusedLinear`; float32 copies share the original parameters (no extra memory). The
-op is private to torch (``torch.ops.mkldnn._linear_pointwise``); where a build lacks it the
-module falls back to ``F.linear`` (+ ``F.gelu``), so results never depend on its presence.
+:func:`fuse_linears` turns a model's Linear layers into :class:`FusedLinear` in place (the
+backend applies it to its own copy, see :func:`duguang_ocr.backends.make_backend`). Where an
+activation follows a Linear, the block that holds the pair offers the fused form itself
+(``fuse_for_inference(fused_linear)``, timm's ``reparameterize`` pattern), so this module
+never reaches into other classes' attributes. The op is private to torch
+(``torch.ops.mkldnn._linear_pointwise``); where a build lacks it the module falls back to
+``F.linear`` (+ ``F.gelu``), so results never depend on its presence.
 """
 
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .convnext import ConvNeXtBlock
-from .layers import Mlp
 
 
 def onednn_linear_available() -> bool:
@@ -82,35 +80,33 @@ class FusedLinear(nn.Module):
                 f"activation={self.activation}, dtype={self.weight.dtype}")
 
 
-def _fuse(module: nn.Module, dtype: torch.dtype) -> None:
-    if isinstance(module, ConvNeXtBlock) and isinstance(module.pwconv1, nn.Linear):
-        module.pwconv1 = FusedLinear(module.pwconv1, "gelu", dtype)
-        module.act = nn.Identity()
-    elif isinstance(module, Mlp) and isinstance(module.fc1, nn.Linear):
-        module.fc1 = FusedLinear(module.fc1, "gelu", dtype)
-        module.act = nn.Identity()
-    for name, child in module.named_children():
-        if isinstance(child, nn.Linear):
-            setattr(module, name, FusedLinear(child, "none", dtype))
-        elif not isinstance(child, FusedLinear):
-            _fuse(child, dtype)
+def fuse_linears(model: nn.Module, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """Replace every ``nn.Linear`` in ``model`` by a :class:`FusedLinear`, in place.
 
-
-def fuse_for_inference(model: nn.Module, dtype: torch.dtype = torch.float32) -> nn.Module:
-    """A CPU inference copy of ``model`` with every ``nn.Linear`` as a :class:`FusedLinear`.
-
-    The GELU after a ConvNeXt block's ``pwconv1`` and a transformer MLP's ``fc1`` moves into
-    the linear op. The copy is in eval mode; its float32 weights are the original tensors.
-    ``dtype=torch.bfloat16`` stores the Linear weights in bf16; run the copy under
+    First each block that offers a fused form (``fuse_for_inference``) folds its activation
+    into the Linear before it (ConvNeXt's ``pwconv1``, a transformer MLP's ``fc1``); then
+    every other Linear becomes a plain :class:`FusedLinear`. Float32 layers keep the original
+    weight tensors; ``dtype=torch.bfloat16`` stores bf16 copies (run the model under
     ``torch.autocast("cpu", dtype=torch.bfloat16)`` so convolutions and attention use bf16
-    too while normalisations stay in float32.
+    too while normalisations stay in float32). Fusing twice changes nothing.
+
+    Returns:
+        ``model``, in eval mode (the fused layers have no backward).
     """
     if dtype not in (torch.float32, torch.bfloat16):
         raise ValueError(f"dtype must be float32 or bfloat16, got {dtype}")
-    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
-    fused = copy.deepcopy(model, memo=shared).eval()
-    _fuse(fused, dtype)
-    return fused
+
+    def fused_linear(linear: nn.Module, activation: str) -> nn.Module:
+        return FusedLinear(linear, activation, dtype) if isinstance(linear, nn.Linear) else linear
+
+    for module in list(model.modules()):
+        if hasattr(module, "fuse_for_inference"):
+            module.fuse_for_inference(fused_linear)
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, nn.Linear):
+                setattr(module, name, FusedLinear(child, "none", dtype))
+    return model.eval()
 
 
-__all__ = ["FusedLinear", "cpu_has_native_bf16", "fuse_for_inference", "onednn_linear_available"]
+__all__ = ["FusedLinear", "cpu_has_native_bf16", "fuse_linears", "onednn_linear_available"]
