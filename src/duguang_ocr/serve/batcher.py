@@ -2,11 +2,11 @@
 
 Why one thread: the model already uses every core through torch's intra-op threads, so two
 model calls at once would only fight over them; what pays is feeding one call many lines
-(passes of lines of similar width, see :meth:`Recognizer._passes`). Requests from the event
-loop append a :class:`Job` to a bounded FIFO; the worker takes the oldest jobs until it has
-``max_batch`` lines, or until the oldest has waited ``max_wait`` seconds, runs them through
-``Recognizer.recognize`` (one call per distinct option set) and hands each job exactly the
-slice of results that belongs to its own lines.
+(passes of lines of similar width, see :func:`duguang_ocr.chunking.plan_passes`). Requests
+from the event loop append a :class:`Job` to a bounded FIFO; the worker takes the oldest
+jobs until it has ``max_batch`` lines, or until the oldest has waited ``max_wait`` seconds,
+runs them through ``Recognizer.recognize`` (one call per distinct option set) and hands each
+job exactly the slice of results that belongs to its own lines.
 
 The model is loaded in the worker thread too, so the server answers ``/healthz`` (and
 ``/readyz`` with 503) while a large checkpoint loads.
