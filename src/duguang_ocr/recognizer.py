@@ -89,7 +89,8 @@ class Recognizer:
             ``configuration.json``: ``"parity"`` for ``model.preprocess=squash`` training,
             else ``"default"``), ``"default"`` (lines of any length, only the chunks each
             line needs),
-            ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks) or
+            ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks, and
+            its strings: ``spaces="model"``, ``punctuation="keep"`` unless given) or
             ``"fast"`` (as default, with each line's last chunk cut to the line's width:
             ~1.2x fewer pixels on a typical mix; ConvNextViT's context blocks then attend
             over fewer padding frames than in training, see the README for its measured
@@ -178,7 +179,10 @@ class Recognizer:
         self.num_workers = default_num_workers() if num_workers is None else num_workers
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
         self._pool: ThreadPoolExecutor | None = None
-        self.options = ReadOptions().updated(beam_width=beam_width, **options)
+        # Parity mode promises ModelScope's strings, so its output policies default to the
+        # model's own reading (spaces and punctuation widths as decoded).
+        policies = {"spaces": "model", "punctuation": "keep"} if mode == "parity" else {}
+        self.options = ReadOptions().updated(beam_width=beam_width, **(policies | options))
         # The model's calibration map (None: confidences are raw scores); see calibration.py.
         self.calibration = read_calibration(spec.raw)
         self._reader = Reader(vocab.itos, FRAME_PX / spec.img_height)
