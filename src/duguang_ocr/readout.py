@@ -38,8 +38,28 @@ CONSTRAINED_BEAM = 8
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How lines are decoded and written out (see :meth:`Recognizer.recognize
-    <duguang_ocr.Recognizer.recognize>` for each option)."""
+    """How lines are decoded and written out; each field is a keyword of
+    :meth:`Recognizer.recognize <duguang_ocr.Recognizer.recognize>` (README "Decoding and
+    output options").
+
+    * ``beam_width``: 1 greedy, > 1 prefix beam search.
+    * ``alternatives=k``: per character up to k ``(char, probability)`` pairs.
+    * ``allowed_chars``/``blocked_chars``: strings of characters the text may only /
+      may never contain.
+    * ``pattern``: a regular expression the whole line must match (a subset of
+      Python's syntax, see :mod:`duguang_ocr.pattern`).
+    * ``lexicon``: a list of entries or a path to a file with one a line; the line must
+      be one entry, or with ``lexicon_mode="words"`` each space-separated word must.
+    * ``ignore_case``: constraints match letters in either case.
+    * ``spaces``: ``"model"``, ``"auto"`` or ``"none"``; ``punctuation``: ``"keep"``,
+      ``"auto"``, ``"full"`` or ``"half"`` (see :mod:`duguang_ocr.textpolicy`).
+    * ``vertical``: read crops taller than 1.5x their width as columns too and keep
+      the most confident reading (default True; see :mod:`duguang_ocr.vertical`).
+
+    Constraints are decoded exactly over the CTC lattice (prefix beam search through an
+    automaton); when no reading satisfies them the unconstrained text is returned with
+    ``constraint_met=False``.
+    """
 
     beam_width: int = 1
     alternatives: int = 0
@@ -131,6 +151,20 @@ class Reader:
                 self.itos, opts.allowed_chars, opts.blocked_chars, opts.pattern, opts.lexicon,
                 opts.lexicon_mode, opts.ignore_case)
         return self._automata[key]
+
+    def decode_lines(self, lines: Sequence[torch.Tensor],
+                     opts: ReadOptions) -> list[DecodedLine]:
+        """One :class:`DecodedLine` per (T_i, C) logits; lines of equal length are decoded
+        as one batch."""
+        decoded: list[DecodedLine | None] = [None] * len(lines)
+        by_length: dict[int, list[int]] = {}
+        for i, line in enumerate(lines):
+            by_length.setdefault(line.shape[0], []).append(i)
+        for rows in by_length.values():
+            out = self.decode(torch.stack([lines[i] for i in rows]), opts)
+            for i, line in zip(rows, out):
+                decoded[i] = line
+        return decoded  # type: ignore[return-value]
 
     def decode(self, logits: torch.Tensor, opts: ReadOptions) -> list[DecodedLine]:
         """(N, T, C) logits -> one :class:`DecodedLine` per row."""

@@ -7,11 +7,11 @@ produces CTC logits, and :mod:`.decoding` turns them into text.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -29,9 +29,9 @@ from .backends import (
 )
 from .calibration import read_calibration
 from .chunking import FRAME_PX, ChunkGeometry, plan_passes
-from .decoding import DecodedLine
 from .devices import resolve_device
 from .hub.modelscope import ModelSpec, load_model_dir
+from .prefetch import Prefetcher, default_num_workers
 from .readout import Reader, ReadOptions
 from .results import RecognitionResult, results_to_json
 from .vocab import Vocab
@@ -63,16 +63,6 @@ def _groups(keys: list) -> dict[Any, list[int]]:
 MODES = ("default", "parity", "fast")
 
 
-def default_num_workers() -> int:
-    """Threads that load and preprocess the next window while the model runs this one.
-
-    One is enough: decoding a line image and resizing it cost well under a millisecond
-    (PIL and cv2 release the GIL meanwhile), against tens of milliseconds of model time per
-    chunk, and more threads would only take cores from the model's own intra-op threads.
-    """
-    return 1
-
-
 class Recognizer:
     """Text-line recognizer around a loaded model.
 
@@ -85,16 +75,12 @@ class Recognizer:
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None for CUDA when available; one
             this machine lacks raises :class:`~duguang_ocr.devices.DeviceError` (a
             ``ValueError``) naming the devices it has.
-        mode: None (the mode the model was trained for, recorded in its
-            ``configuration.json``: ``"parity"`` for ``model.preprocess=squash`` training,
-            else ``"default"``), ``"default"`` (lines of any length, only the chunks each
-            line needs),
-            ``"parity"`` (ModelScope's exact preprocessing: 804-px canvas, 3 chunks, and
-            its strings: ``spaces="model"``, ``punctuation="keep"`` unless given) or
-            ``"fast"`` (as default, with each line's last chunk cut to the line's width:
-            ~1.2x fewer pixels on a typical mix; ConvNextViT's context blocks then attend
-            over fewer padding frames than in training, see the README for its measured
-            effect). Whole-line models (CRNN) run the same canvas in default and fast.
+        mode: None (the mode recorded in the model's ``configuration.json``: ``"parity"``
+            after ``model.preprocess=squash`` training, else ``"default"``), ``"default"``
+            (lines of any length, only the chunks each line needs), ``"parity"``
+            (ModelScope's preprocessing and strings: ``spaces="model"``,
+            ``punctuation="keep"`` unless given) or ``"fast"`` (the last chunk cut to the
+            line; measured effect in the README). See :mod:`.preprocess` for each mode.
         batch_size: lines per forward pass.
         beam_width: 1 for greedy CTC decoding, > 1 for prefix beam search.
         dtype: None or float32; ``torch.bfloat16`` (or ``"bf16"``) on GPUs and on CPUs
@@ -108,12 +94,12 @@ class Recognizer:
             torch otherwise.
         quantize: None, or ``"int8"`` for dynamic int8 Linear layers (CPU, torch backend;
             about 2x faster per chunk, logits move by ~1e-2).
-        num_workers: threads that load and preprocess the next window of inputs while the
-            model runs (0: inline; None: :func:`default_num_workers`).
-        max_chunks: chunks per forward pass for chunked models (lines sorted by chunk count
-            are packed up to this budget; a longer line runs alone, in slices of this many
-            chunks, so memory stays bounded however long the line). None: 16 on CPU, where
-            bigger passes only fall out of cache, and ``4 * batch_size`` on GPUs.
+        num_workers: threads that prepare the next window of inputs while the model runs
+            (0: inline; None: :func:`~.prefetch.default_num_workers`).
+        max_chunks: chunks per forward pass for chunked models (see
+            :func:`~.chunking.plan_passes`; a longer line runs in slices of this many, so
+            memory stays bounded). None: 16 on CPU, where bigger passes only fall out of
+            cache, and ``4 * batch_size`` on GPUs.
         **options: decoding and output options of :meth:`recognize` (``alternatives``,
             ``allowed_chars``, ``pattern``, ``lexicon``, ``spaces``, ...) as this
             recognizer's defaults; each call may override them.
@@ -177,8 +163,8 @@ class Recognizer:
         self.chunked = self.geometry is not None
         check_widths(self._backend, narrow_chunks=self.chunked and mode == "fast")
         self.num_workers = default_num_workers() if num_workers is None else num_workers
+        self._prefetch = Prefetcher(self.num_workers)
         self.max_chunks = max_chunks or (16 if self.device.type == "cpu" else 4 * batch_size)
-        self._pool: ThreadPoolExecutor | None = None
         # Parity mode promises ModelScope's strings, so its output policies default to the
         # model's own reading (spaces and punctuation widths as decoded).
         policies = {"spaces": "model", "punctuation": "keep"} if mode == "parity" else {}
@@ -221,26 +207,11 @@ class Recognizer:
     ) -> RecognitionResult | list[RecognitionResult] | str | list[str]:
         """Like ``__call__`` but returns :class:`RecognitionResult` objects by default.
 
-        Keyword options (each also a :class:`Recognizer` default; README "Decoding and
-        output options"):
-
-        * ``beam_width``: 1 greedy, > 1 prefix beam search.
-        * ``alternatives=k``: per character up to k ``(char, probability)`` pairs.
-        * ``allowed_chars``/``blocked_chars``: strings of characters the text may only /
-          may never contain.
-        * ``pattern``: a regular expression the whole line must match (a subset of
-          Python's syntax, see :mod:`duguang_ocr.pattern`).
-        * ``lexicon``: a list of entries or a path to a file with one a line; the line must
-          be one entry, or with ``lexicon_mode="words"`` each space-separated word must.
-        * ``ignore_case``: constraints match letters in either case.
-        * ``spaces``: ``"model"``, ``"auto"`` or ``"none"``; ``punctuation``: ``"keep"``,
-          ``"auto"``, ``"full"`` or ``"half"`` (see :mod:`duguang_ocr.textpolicy`).
-        * ``vertical``: read crops taller than 1.5x their width as columns too and keep
-          the most confident reading (default True; see :mod:`duguang_ocr.vertical`).
-
-        Constraints are decoded exactly over the CTC lattice (prefix beam search through an
-        automaton); when no reading satisfies them the unconstrained text is returned with
-        ``constraint_met=False``.
+        Keyword options (``beam_width``, ``alternatives``, ``allowed_chars``,
+        ``blocked_chars``, ``pattern``, ``lexicon``, ``lexicon_mode``, ``ignore_case``,
+        ``spaces``, ``punctuation``, ``vertical``; each also a :class:`Recognizer` default)
+        are the fields of :class:`~duguang_ocr.readout.ReadOptions`, documented there and in
+        README "Decoding and output options".
         """
         single = not isinstance(inputs, (list, tuple))
         if single:
@@ -273,23 +244,9 @@ class Recognizer:
         opts = self.options.updated(beam_width=beam_width or self.options.beam_width,
                                     **options)
         self._reader.automaton(opts)  # a bad pattern fails here, before any image is read
-        window = window or 8 * batch_size
-        it = iter(inputs)
-        block = list(islice(it, window))
-        pending = self._submit(block, opts.vertical)
-        while block:
-            next_block = list(islice(it, window))
-            next_pending = self._submit(next_block, opts.vertical)  # runs meanwhile
+        prepare = functools.partial(self._prepare, columns=opts.vertical)
+        for block, pending in self._prefetch.windows(inputs, window or 8 * batch_size, prepare):
             yield from self._recognize_block(block, batch_size, opts, errors, pending)
-            block, pending = next_block, next_pending
-
-    def _submit(self, block: list, columns: bool) -> list[Future] | None:
-        """Start preparing ``block`` in the worker threads (None: prepare inline later)."""
-        if not block or not self.num_workers:
-            return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="duguang-prep")
-        return [self._pool.submit(self._prepare, i, src, columns) for i, src in enumerate(block)]
 
     @torch.inference_mode()
     def _recognize_block(self, block: list, batch_size: int, opts: ReadOptions, errors: str,
@@ -310,7 +267,8 @@ class Recognizer:
         for rows in plan_passes(shapes, batch_size=batch_size, max_chunks=self.max_chunks,
                                 chunked=self.chunked):
             batch = [items[r] for r in rows]
-            for item, line in zip(batch, self._decode(self._line_logits(batch), opts)):
+            for item, line in zip(batch, self._reader.decode_lines(self._line_logits(batch),
+                                                                     opts)):
                 score = vertical.view_score(line.char_confidences)
                 if score > best.get(item.index, -1.0):
                     best[item.index] = score
@@ -372,15 +330,6 @@ class Recognizer:
             start += k
             lines.append(self.geometry.merge_ragged(chunks) if self.geometry else chunks[0])
         return lines
-
-    def _decode(self, lines: list[torch.Tensor], opts: ReadOptions) -> list[DecodedLine]:
-        """Decode (T, C) logits as ``opts`` asks, lines of equal length in one batch."""
-        decoded: list[DecodedLine | None] = [None] * len(lines)
-        for rows in _groups([line.shape[0] for line in lines]).values():
-            out = self._reader.decode(torch.stack([lines[i] for i in rows]), opts)
-            for i, line in zip(rows, out):
-                decoded[i] = line
-        return decoded  # type: ignore[return-value]
 
 
 __all__ = ["Recognizer", "RecognitionResult", "results_to_json"]
