@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from duguang_ocr.chunking import ChunkGeometry
 from duguang_ocr.data.collate import LineCollator
-from duguang_ocr.data.lmdb import write_lmdb
-from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env
+from duguang_ocr.data.lmdb import close_env, write_lmdb
+from duguang_ocr.data.lmdb_dataset import LmdbDataset
 from duguang_ocr.hub import DEFAULT_MODEL_DIR
 from duguang_ocr.models import create_model
 from duguang_ocr.training.evaluate import ctc_per_line, line_logits

@@ -27,16 +27,12 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-import lmdb
+from duguang_ocr.data.lmdb import read_records
 
 
 def read_lmdb(path: str):
-    env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False)
-    with env.begin() as txn:
-        n = int(txn.get(b"num-samples"))
-        for i in range(1, n + 1):
-            yield txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i).decode("utf-8")
-    env.close()
+    for _, image, label in read_records(path):
+        yield image, label.decode("utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,8 @@ import torch
 from PIL import Image
 
 from duguang_ocr import Recognizer
-from duguang_ocr.data.lmdb import read_count, write_lmdb
-from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env, iter_labels
+from duguang_ocr.data.lmdb import close_env, read_count, write_lmdb
+from duguang_ocr.data.lmdb_dataset import LmdbDataset, iter_labels
 from duguang_ocr.data.make_lmdb import make_lmdb, remove_stale_tmp
 from duguang_ocr.hub import download
 from duguang_ocr.hub.download import (

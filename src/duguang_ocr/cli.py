@@ -155,19 +155,10 @@ def _inputs(items: Sequence[str]) -> Iterator[str]:
 def _lmdb_inputs(path: str) -> Iterator[tuple[str, bytes]]:
     """(``PATH:index``, encoded image) for every sample of an LMDB data set, in order; images
     are decoded later, a window at a time, by the recognizer."""
-    import lmdb
+    from .data.lmdb import read_records
 
-    from .data.lmdb import IMAGE_KEY, read_count
-
-    n = read_count(path)
-    env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False)
-    try:
-        for i in range(1, n + 1):
-            with env.begin() as txn:  # short transactions: nothing pins old pages for long
-                data = txn.get((IMAGE_KEY % i).encode())
-            yield f"{path}:{i}", b"" if data is None else data
-    finally:
-        env.close()
+    for i, data, _ in read_records(path):
+        yield f"{path}:{i}", b"" if data is None else data
 
 
 def _count(args: argparse.Namespace) -> int | None:

@@ -136,21 +136,11 @@ def iter_labelled(data: str | os.PathLike) -> Iterator[tuple[str, object, str]]:
     ``labels.tsv`` or a ``labels.tsv`` file. LMDB images are passed on as encoded bytes."""
     path = Path(data)
     if (path / "data.mdb").exists():
-        import lmdb
+        from .data.lmdb import read_records
 
-        from .data.lmdb import IMAGE_KEY, LABEL_KEY, read_count
-
-        n = read_count(path)
-        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False)
-        try:
-            with env.begin() as txn:
-                for i in range(1, n + 1):
-                    img = txn.get((IMAGE_KEY % i).encode())
-                    label = txn.get((LABEL_KEY % i).encode())
-                    yield (f"{path.name}#{i}", img if img is not None else b"",
-                           label.decode("utf-8", "replace") if label is not None else "")
-        finally:
-            env.close()
+        for i, img, label in read_records(path):
+            yield (f"{path.name}#{i}", img if img is not None else b"",
+                   label.decode("utf-8", "replace") if label is not None else "")
         return
     from .data.folder import read_labels
 

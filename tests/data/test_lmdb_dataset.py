@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from duguang_ocr.data.lmdb import write_lmdb
-from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env, iter_labels, open_dataset
+from duguang_ocr.data.lmdb import close_env, write_lmdb
+from duguang_ocr.data.lmdb_dataset import LmdbDataset, iter_labels, open_dataset
 from tests.helpers import render
 
 
@@ -115,3 +115,38 @@ def test_open_dataset_by_content(lmdb_path, tmp_path):
     assert open_dataset(folder / "labels.tsv")[0][1] == "hi"
     with pytest.raises(FileNotFoundError, match="neither"):
         open_dataset(tmp_path / "nothing")
+
+
+def test_every_reader_shares_the_open_handle(lmdb_path):
+    """With a data set open (as in training), evaluation, counting and copying the same LMDB
+    used to raise lmdb.Error 'already open in this process'."""
+    from duguang_ocr.data.lmdb import read_count
+    from duguang_ocr.data.make_lmdb import make_lmdb
+    from duguang_ocr.evaluate import iter_labelled
+
+    ds = LmdbDataset(lmdb_path, normalize_width=False)
+    assert ds[0][1] == "hello"
+    assert [label for _, _, label in iter_labelled(lmdb_path)] == list(ds.labels())
+    assert read_count(lmdb_path) == len(ds) == 4
+    copy = make_lmdb(lmdb_path.parent / "copy", source_lmdb=lmdb_path, progress=False)
+    assert copy.written == 4 and ds[3][1] == "gray"  # the data set still reads
+    close_env(lmdb_path.parent / "copy")
+
+
+def test_a_data_set_rewritten_at_the_same_path_is_read_afresh(lmdb_path):
+    from duguang_ocr.data.lmdb import read_count
+
+    assert read_count(lmdb_path) == 4  # leaves this process's handle open
+    write_lmdb([(png("new"), "new")], lmdb_path, overwrite=True)
+    assert read_count(lmdb_path) == 1
+    assert LmdbDataset(lmdb_path)[0][1] == "new"
+    # Replaced behind this process's back (another process): still the new file, not a stale
+    # handle on the old one.
+    other = lmdb_path.parent / "other"
+    write_lmdb([(png("a"), "a"), (png("b"), "b")], other)
+    import shutil
+
+    shutil.rmtree(lmdb_path)
+    shutil.copytree(other, lmdb_path)
+    assert read_count(lmdb_path) == 2 and LmdbDataset(lmdb_path)[1][1] == "b"
+    close_env(other)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from duguang_ocr.cli import main as cli_main
-from duguang_ocr.data.lmdb import read_count
-from duguang_ocr.data.lmdb_dataset import LmdbDataset, close_env
+from duguang_ocr.data.lmdb import close_env, read_count
+from duguang_ocr.data.lmdb_dataset import LmdbDataset
 from duguang_ocr.synth import (
     LineGenerator,
     RenderConfig,

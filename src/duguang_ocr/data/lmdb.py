@@ -8,13 +8,24 @@ Writers go to ``OUT.tmp-<pid>`` and are renamed onto ``OUT`` only after ``num-sa
 committed, so an interrupted run never leaves a data set that looks complete; an existing
 ``OUT`` being overwritten is first renamed to ``OUT.old-<pid>`` (restored after a crash by
 :func:`duguang_ocr.data.make_lmdb.remove_stale_tmp`).
+
+Every reader in the package goes through one read-only handle per LMDB file and process
+(:func:`open_env` for data sets, :func:`reading` for one-off reads): LMDB refuses to open one
+environment twice in a process (py-lmdb raises "already open"), so a data set being trained
+on, ``duguang-ocr eval`` over the same path and a ``read_count`` must all share it. Handles are keyed by the data file's identity
+(device, inode), like py-lmdb's own check, so a data set rewritten at the same path gets a
+fresh handle, never a stale one. ``fork``-ed DataLoader workers inherit the parent's handle,
+which is safe for a read-only, lock-free environment (each worker runs its own read
+transactions on its own copy of the mapping); ``spawn``-ed ones open their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import lmdb
@@ -22,6 +33,93 @@ import lmdb
 IMAGE_KEY = "image-%09d"
 LABEL_KEY = "label-%09d"
 COUNT_KEY = b"num-samples"
+
+class _Handle:
+    """One open environment, the transient readers using it, and whether a data set holds
+    it open beyond them."""
+
+    def __init__(self, env: lmdb.Environment):
+        self.env, self.readers, self.pinned = env, 0, False
+
+
+_ENVS: dict[tuple[int, int], _Handle] = {}
+_LOCK = threading.Lock()
+
+
+def _identity(path: str | os.PathLike) -> tuple[int, int]:
+    try:
+        st = os.stat(Path(path) / "data.mdb")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: not an LMDB data set (no data.mdb)") from None
+    return st.st_dev, st.st_ino
+
+
+def _handle(path: str | os.PathLike) -> tuple[tuple[int, int], _Handle]:
+    key = _identity(path)  # outside the lock: a stat, not a shared-state read
+    with _LOCK:
+        h = _ENVS.get(key)
+        if h is None:
+            h = _ENVS[key] = _Handle(lmdb.open(
+                str(path), readonly=True, lock=False, readahead=False, meminit=False,
+                max_readers=512))
+        return key, h
+
+
+def _drop_if_unused(key: tuple[int, int], h: _Handle) -> None:
+    if h.readers == 0 and not h.pinned and _ENVS.get(key) is h:
+        del _ENVS[key]
+        h.env.close()
+
+
+def open_env(path: str | os.PathLike) -> lmdb.Environment:
+    """The process's shared read-only handle on the LMDB at ``path``, kept open until
+    :func:`close_env` (what a data set read many times holds; see the module docstring).
+
+    Raises:
+        ValueError: ``path`` holds no LMDB data file.
+        lmdb.Error: the file is not a readable LMDB.
+    """
+    _, h = _handle(path)
+    h.pinned = True
+    return h.env
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike) -> Iterator[lmdb.Environment]:
+    """The shared handle for the duration of the block; closed afterwards unless a data set
+    (:func:`open_env`) or another reader still uses it, so a one-off read leaves nothing
+    open."""
+    key, h = _handle(path)
+    with _LOCK:
+        h.readers += 1
+    try:
+        yield h.env
+    finally:
+        with _LOCK:
+            h.readers -= 1
+            _drop_if_unused(key, h)
+
+
+def close_env(path: str | os.PathLike) -> None:
+    """Release the process's handle on the LMDB at ``path`` (also one whose files were
+    replaced or deleted since); readers still inside :func:`reading` keep it until they end.
+    """
+    real = os.path.realpath(path)
+    with _LOCK:
+        for key, h in list(_ENVS.items()):
+            if os.path.realpath(h.env.path()) == real:
+                h.pinned = False
+                _drop_if_unused(key, h)
+
+
+def read_records(path: str | os.PathLike) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    """``(index, image bytes, label bytes)`` for indices 1 .. ``num-samples``, None where a
+    key is missing. One short read transaction per record, so a long scan pins no old pages.
+    """
+    with reading(path) as env:
+        for i in range(1, read_count(path) + 1):
+            with env.begin() as txn:
+                yield i, txn.get((IMAGE_KEY % i).encode()), txn.get((LABEL_KEY % i).encode())
 
 
 def _put_all(env: lmdb.Environment, items: list[tuple[bytes, bytes]]) -> lmdb.Environment:
@@ -74,6 +172,7 @@ def write_lmdb(
         env.close()
     # Swap by renames, never deleting the old data set first: a crash between the two
     # renames leaves OUT.old-<pid> complete, and make_lmdb.remove_stale_tmp() puts it back.
+    close_env(out)  # this process's readers of the old data set move to the new one
     old = out.with_name(f"{out.name}.old-{os.getpid()}")
     if out.exists():
         os.replace(out, old)
@@ -84,12 +183,8 @@ def write_lmdb(
 
 def read_count(path: str | os.PathLike) -> int:
     """Number of samples recorded in an LMDB data set (raises if ``num-samples`` is missing)."""
-    env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
-    try:
-        with env.begin() as txn:
-            raw = txn.get(COUNT_KEY)
-    finally:
-        env.close()
+    with reading(path) as env, env.begin() as txn:
+        raw = txn.get(COUNT_KEY)
     if raw is None:
         raise ValueError(f"{path}: not a complete LMDB data set (no 'num-samples' key)")
     return int(raw)

@@ -3,14 +3,10 @@
 Layout (see :mod:`.lmdb`): ``num-samples`` -> count, ``image-%09d`` -> encoded image bytes,
 ``label-%09d`` -> UTF-8 text, 1-based. Items are addressed 0-based like any Python sequence.
 
-The LMDB environment is opened lazily, read-only and lock-free, and shared by every
-:class:`LmdbDataset` on the same files in a process: LMDB forbids opening one environment
-twice in a process (py-lmdb raises "already open"), so two data sets over one LMDB (a train
-set reused for eval, a second Trainer in a test) must share the handle. Datasets pickle
-without it, so ``spawn`` workers open their own on first access; ``fork`` workers cannot
-(the guard is inherited) and use the handle inherited from the parent, which is safe for a
-read-only, lock-free environment: each worker runs its own read transactions on its own
-copy of the mapping. :func:`close_env` releases a handle (other code may then open it).
+The LMDB environment is the process's shared read-only handle (:func:`.lmdb.open_env`,
+which every reader of the package uses, so a data set open for training and an evaluation
+of the same path coexist). Datasets pickle without it, so ``spawn`` workers open their own
+on first access and ``fork`` workers use the one inherited from the parent.
 """
 
 from __future__ import annotations
@@ -24,29 +20,10 @@ import lmdb
 import numpy as np
 
 from ..io import ImageLoadError, load_image
-from .lmdb import COUNT_KEY, IMAGE_KEY, LABEL_KEY
+from .lmdb import COUNT_KEY, IMAGE_KEY, LABEL_KEY, close_env, open_env
 from .text import to_halfwidth
 
 logger = logging.getLogger(__name__)
-
-
-_ENVS: dict[str, lmdb.Environment] = {}
-
-
-def _shared_env(path: Path) -> lmdb.Environment:
-    key = os.path.realpath(path)
-    env = _ENVS.get(key)
-    if env is None:
-        env = _ENVS[key] = lmdb.open(str(path), readonly=True, lock=False, readahead=False,
-                                     meminit=False, max_readers=512)
-    return env
-
-
-def close_env(path: str | os.PathLike) -> None:
-    """Close this process's shared handle on the LMDB at ``path`` (reopened on next use)."""
-    env = _ENVS.pop(os.path.realpath(path), None)
-    if env is not None:
-        env.close()
 
 
 def _count(path: Path, raw: bytes | None) -> int:
@@ -102,7 +79,7 @@ class LmdbDataset:
             raise
 
     def _txn(self) -> lmdb.Transaction:
-        return _shared_env(self.path).begin(write=False)
+        return open_env(self.path).begin(write=False)
 
     def close(self) -> None:
         """Release the process's handle on this LMDB (see :func:`close_env`)."""

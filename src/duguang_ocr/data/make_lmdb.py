@@ -18,12 +18,10 @@ from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
-import lmdb
-
 from ..io import ImageLoadError, load_image
 from ..progress import progress_bar
 from .folder import read_labels
-from .lmdb import IMAGE_KEY, LABEL_KEY, read_count, write_lmdb
+from .lmdb import IMAGE_KEY, read_count, read_records, write_lmdb
 
 logger = logging.getLogger(__name__)
 
@@ -91,24 +89,18 @@ def _from_lmdb(source: Path) -> tuple[int, Iterator[_Candidate]]:
     count = read_count(source)
 
     def gen() -> Iterator[_Candidate]:
-        env = lmdb.open(str(source), readonly=True, lock=False, readahead=False, meminit=False)
-        try:
-            with env.begin() as txn:
-                for i in range(1, count + 1):
-                    item = IMAGE_KEY % i
-                    image, label = txn.get(item.encode()), txn.get((LABEL_KEY % i).encode())
-                    if image is None or label is None:
-                        missing = "image" if image is None else "label"
-                        yield _Candidate(item, None, "", f"{missing} key missing")
-                        continue
-                    try:
-                        text = label.decode("utf-8")
-                    except UnicodeDecodeError:
-                        yield _Candidate(item, None, "", "label is not valid UTF-8")
-                        continue
-                    yield _Candidate(item, image, text, None)
-        finally:
-            env.close()
+        for i, image, label in read_records(source):
+            item = IMAGE_KEY % i
+            if image is None or label is None:
+                missing = "image" if image is None else "label"
+                yield _Candidate(item, None, "", f"{missing} key missing")
+                continue
+            try:
+                text = label.decode("utf-8")
+            except UnicodeDecodeError:
+                yield _Candidate(item, None, "", "label is not valid UTF-8")
+                continue
+            yield _Candidate(item, image, text, None)
 
     return count, gen()
 
