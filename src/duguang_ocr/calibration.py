@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .hub.cache import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 METHODS = ("logistic", "isotonic")
 CONFIG_KEY = "calibration"  # under model.duguang_ocr in configuration.json

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from . import hub
+from .atomic import atomic_path
 from .backends import ONNX_FILE, inference_copy, set_attention
 from .hub.modelscope import CONFIG_FILE, VOCAB_FILE, load_model_dir
 from .models import ArchConfig
@@ -80,13 +81,8 @@ def export_onnx(model: nn.Module, out: str | os.PathLike | None = None, *, opset
         _export(model, buf, opset, dynamic_batch, dynamic_width)
         return buf.getvalue()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(out) as tmp:
         _export(model, tmp, opset, dynamic_batch, dynamic_width)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import socket
 import sys
@@ -22,14 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from duguang_ocr.hub import cache, download
-from duguang_ocr.hub.cache import (
-    atomic_path,
-    atomic_write_bytes,
-    cache_dir,
-    is_offline,
-    sha256_file,
-)
+from duguang_ocr.hub import download
+from duguang_ocr.hub.cache import cache_dir, is_offline, sha256_file
 from duguang_ocr.hub.download import (
     COMPLETE_MARKER,
     DownloadError,
@@ -479,9 +472,12 @@ def test_file_url_default_and_env_endpoint(monkeypatch: pytest.MonkeyPatch) -> N
 def test_cache_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DUGUANG_OCR_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     default = cache_dir()
     assert default == tmp_path / "home" / ".cache" / "duguang_ocr"
     assert default.is_dir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "duguang_ocr"
 
     monkeypatch.setenv("DUGUANG_OCR_CACHE", str(tmp_path / "env"))
     assert cache_dir() == tmp_path / "env"
@@ -510,29 +506,12 @@ def test_is_offline(monkeypatch: pytest.MonkeyPatch, value: str | None, expected
     assert is_offline() is expected
 
 
-def test_atomic_path_replaces_on_success_and_cleans_up_on_failure(tmp_path: Path) -> None:
-    target = tmp_path / "deep" / "file.bin"
-    with atomic_path(target) as tmp:
-        assert tmp.parent == target.parent
-        assert re.fullmatch(rf"\.file\.bin\.tmp-{os.getpid()}-[0-9a-f]+", tmp.name)
-        tmp.write_bytes(b"v1")
-        assert not target.exists()  # nothing visible before the block succeeds
-    assert target.read_bytes() == b"v1"
-
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_bytes(b"half of v2")
-        raise RuntimeError("interrupted")
-    assert target.read_bytes() == b"v1"
-    assert _leftovers(target.parent) == []
-
-
-def test_atomic_write_bytes_and_sha256(tmp_path: Path) -> None:
+def test_sha256_file(tmp_path: Path) -> None:
     data = b"duguang" * 1000
-    path = atomic_write_bytes(tmp_path / "a" / "b.bin", data)
-    assert path.read_bytes() == data
+    path = tmp_path / "b.bin"
+    path.write_bytes(data)
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()
     assert sha256_file(path, chunk_size=7) == hashlib.sha256(data).hexdigest()
-    assert cache.temp_name(path).name.startswith(".b.bin.tmp-")
 
 
 # ------------------------------------------------------------------ end to end via Recognizer

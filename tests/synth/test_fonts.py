@@ -105,7 +105,7 @@ def test_fonts_from_an_extra_directory(tmp_path, latin_face, monkeypatch):
 
 
 def test_disk_cache_roundtrip(tmp_path, monkeypatch, latin_face):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("DUGUANG_OCR_CACHE", str(tmp_path / "duguang_ocr"))
     files = [Path(latin_face.path)]
     a = F._discover(files, list("Aa0Zz中"), False, True)
     assert list((tmp_path / "duguang_ocr").glob("fonts-*.json"))

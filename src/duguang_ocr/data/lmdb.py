@@ -30,6 +30,8 @@ from pathlib import Path
 
 import lmdb
 
+from ..atomic import dir_temp, replace_dir
+
 IMAGE_KEY = "image-%09d"
 LABEL_KEY = "label-%09d"
 COUNT_KEY = b"num-samples"
@@ -152,7 +154,7 @@ def write_lmdb(
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (pass overwrite=True to replace it)")
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    tmp = dir_temp(out)
     shutil.rmtree(tmp, ignore_errors=True)
     env = lmdb.open(str(tmp), map_size=map_size, subdir=True, lock=True)
     count = 0
@@ -173,11 +175,7 @@ def write_lmdb(
     # Swap by renames, never deleting the old data set first: a crash between the two
     # renames leaves OUT.old-<pid> complete, and make_lmdb.remove_stale_tmp() puts it back.
     close_env(out)  # this process's readers of the old data set move to the new one
-    old = out.with_name(f"{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out)
     return count
 
 

@@ -8,16 +8,15 @@ its reason instead of aborting the build. The original encoded bytes are stored 
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
+from ..atomic import recover_dir
 from ..io import ImageLoadError, load_image
 from ..progress import progress_bar
 from .folder import read_labels
@@ -119,44 +118,12 @@ def _valid_samples(candidates: Iterator[_Candidate], report: MakeLmdbReport,
             report.skipped.append((item, reason or "unreadable"))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
     """Delete ``OUT.tmp-<pid>`` directories left by killed writers whose process is gone,
-    and put back ``OUT.old-<pid>`` (the previous data set) if a writer died mid-swap.
-
-    Directories of live processes (possibly another build of the same output) are kept.
-    Only done on POSIX, where probing a process id is harmless. Returns what was removed.
-    """
-    out = Path(out)
-    if os.name != "posix":
-        return []
-    removed = []
-    for tmp in out.parent.glob(glob.escape(out.name) + ".tmp-*"):
-        pid = tmp.name.rpartition("-")[2]
-        if pid.isdigit() and tmp.is_dir() and not _pid_alive(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
-            logger.info("removed %s, left by an interrupted build", tmp)
-            removed.append(tmp)
-    # OUT.old-<pid>: the previous data set, renamed aside by a writer killed mid-swap.
-    for old in out.parent.glob(glob.escape(out.name) + ".old-*"):
-        pid = old.name.rpartition("-")[2]
-        if pid.isdigit() and old.is_dir() and not _pid_alive(int(pid)):
-            if out.exists():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(old, out)
-                logger.warning("restored %s from %s (interrupted overwrite)", out, old.name)
-            removed.append(old)
-    return removed
+    and put back ``OUT.old-<pid>`` (the previous data set) if a writer died mid-swap
+    (:func:`~duguang_ocr.atomic.recover_dir`). A live process's directories (possibly
+    another build of the same output) are kept. Returns what was moved or removed."""
+    return recover_dir(out)
 
 
 def make_lmdb(

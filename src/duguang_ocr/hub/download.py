@@ -2,13 +2,12 @@
 
 Only ``requests`` is used (no ``modelscope`` package), so installing the library does not pull
 in the ModelScope SDK and its dependency tree. Downloads are written through
-:func:`duguang_ocr.hub.cache.atomic_path`: a crash, a dropped connection or a checksum failure
+:func:`duguang_ocr.atomic.atomic_path`: a crash, a dropped connection or a checksum failure
 never leaves a partial file under a final name.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -20,7 +19,8 @@ from urllib.parse import quote
 
 import requests
 
-from duguang_ocr.hub.cache import OFFLINE_ENV, atomic_path, atomic_write_bytes, is_offline
+from duguang_ocr.atomic import atomic_path, atomic_write_bytes, remove_stale_temps
+from duguang_ocr.hub.cache import OFFLINE_ENV, is_offline
 from duguang_ocr.hub.cache import cache_dir as _cache_root
 from duguang_ocr.hub.models import ALIASES, MODEL_FILES
 from duguang_ocr.netutil import root_cause
@@ -282,34 +282,6 @@ def _check_filename(name: str) -> None:
         raise ValueError(f"invalid model file name {name!r}")
 
 
-def _pid_alive(pid: int) -> bool:
-    """Best-effort check whether a process still exists (used to spare live writers' temps)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Delete temp files of ``target`` left by writers that were killed mid-download.
-
-    A temp file whose writer process is still running belongs to a concurrent download and is
-    left alone.
-    """
-    if not target.parent.is_dir():
-        return
-    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
-        pid_text = tmp.name[len(f".{target.name}.tmp-") :].split("-", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-
 def is_complete(directory: Path, files: Iterable[str] = MODEL_FILES) -> bool:
     """Whether ``directory`` holds a finished snapshot of ``files``.
 
@@ -358,7 +330,7 @@ def _fetch_missing(model_id: str, revision: str, directory: Path, missing: list[
         with requests.Session() as session:
             for name in missing:
                 target = directory / name
-                _remove_stale_temps(target)
+                remove_stale_temps(target)
                 # Module constants read at call time, so a deployment (or a test) can tune them.
                 download_file(file_url(model_id, name, revision, endpoint), target,
                               timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..atomic import atomic_path, atomic_write_text
 from ..models import (
     ARCHITECTURES,
     MODELS,
@@ -30,7 +31,6 @@ from ..models import (
 )
 from ..vocab import Vocab
 from . import safetensors
-from .cache import atomic_path
 
 CONFIG_FILE = "configuration.json"
 WEIGHTS_FILES = ("pytorch_model.pt", "model.safetensors")
@@ -224,15 +224,10 @@ def save_model_dir(
         k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
         for k, v in model.state_dict().items()
     }
-    _atomic(model_dir / "pytorch_model.pt", lambda p: torch.save(state, p))
-    _atomic(model_dir / VOCAB_FILE, vocab.save)
-    _atomic(
-        model_dir / CONFIG_FILE,
-        lambda p: Path(p).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n"),
-    )
+    with atomic_path(model_dir / "pytorch_model.pt") as tmp:
+        torch.save(state, tmp)
+    with atomic_path(model_dir / VOCAB_FILE) as tmp:
+        vocab.save(tmp)
+    atomic_write_text(model_dir / CONFIG_FILE,
+                      json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return model_dir
-
-
-def _atomic(path: Path, write) -> None:
-    with atomic_path(path) as tmp:
-        write(tmp)

@@ -10,7 +10,8 @@ visible glyph, so characters mapped to empty outlines do not count.
 Fonts are searched in ``/usr/share/fonts`` (Debian packages: ``scripts/install_fonts.sh``),
 ``/usr/local/share/fonts`` and the directories listed in ``DUGUANG_OCR_FONTS``
 (``os.pathsep``-separated). Results are cached per process and, keyed by file size and
-mtime, on disk under ``$XDG_CACHE_HOME/duguang_ocr`` so worker processes start instantly.
+mtime, on disk in the package's cache directory (:func:`~duguang_ocr.hub.cache.cache_dir`),
+so worker processes start instantly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import ImageFont
+
+from ..atomic import atomic_write_text
+from ..hub.cache import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -222,11 +226,6 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
     return "latin-sans"
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "duguang_ocr"
-
-
 def _cache_key(files: Sequence[Path], charset: Sequence[str]) -> str:
     h = hashlib.sha256()
     h.update(b"v2\n")  # v2: text-font/CJK tests no longer depend on the charset
@@ -320,11 +319,21 @@ class FontSet:
         return FontSet(faces)
 
 
+def _font_cache(key: str) -> Path | None:
+    """The coverage cache file in the package's cache directory, or None where that
+    directory cannot be created (a read-only home): discovery then just runs uncached."""
+    try:
+        return cache_dir() / f"fonts-{key}.json"
+    except OSError as e:
+        logger.debug("no font cache: %s", e)
+        return None
+
+
 def _discover(files: Sequence[Path], charset: Sequence[str], include_regional: bool,
               use_disk_cache: bool) -> FontSet:
     key = _cache_key(files, charset) + ("-r" if include_regional else "")
-    cache_file = _cache_dir() / f"fonts-{key}.json"
-    if use_disk_cache and cache_file.is_file():
+    cache_file = _font_cache(key) if use_disk_cache else None
+    if cache_file is not None and cache_file.is_file():
         try:
             raw = json.loads(cache_file.read_text(encoding="utf-8"))
             return FontSet(tuple(
@@ -355,16 +364,13 @@ def _discover(files: Sequence[Path], charset: Sequence[str], include_regional: b
             faces.append(FontFace(str(path), index, family, style,
                                   classify(family, style, is_cjk), probed & wanted))
     result = FontSet(tuple(faces))
-    if use_disk_cache:
+    if cache_file is not None:
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_name(f"{cache_file.name}.tmp-{os.getpid()}")
-            tmp.write_text(json.dumps([
+            atomic_write_text(cache_file, json.dumps([
                 {"path": f.path, "index": f.index, "family": f.family, "style": f.style,
                  "category": f.category, "coverage": "".join(sorted(f.coverage))}
                 for f in faces
-            ], ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, cache_file)
+            ], ensure_ascii=False))
         except OSError as e:
             logger.debug("cannot write font cache %s: %s", cache_file, e)
     return result
@@ -387,7 +393,8 @@ def discover_fonts(
         dirs: extra directories searched before ``$DUGUANG_OCR_FONTS`` and the system ones.
         include_regional: keep the TW/HK variants of CJK collections (off: for Simplified
             Chinese they only repeat the CN face with different glyph forms).
-        use_disk_cache: read/write the coverage cache under ``~/.cache/duguang_ocr``.
+        use_disk_cache: read/write the coverage cache in
+            :func:`~duguang_ocr.hub.cache.cache_dir`.
 
     Faces that cannot draw ``0``, ``a`` and ``A`` (symbol fonts) and math/emoji families
     are skipped. Results are memoised per process.

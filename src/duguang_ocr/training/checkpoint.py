@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import random
 import shutil
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from .. import hub
+from ..atomic import atomic_path, dir_temp, recover_dir, replace_dir
 from ..hub.modelscope import (
     VOCAB_FILE,
     ModelSpec,
@@ -174,34 +174,20 @@ def model_from_spec(spec: dict) -> tuple[nn.Module, Vocab, str]:
     return create_model(spec["variant"], **spec["config"]), vocab, spec["variant"]
 
 
-def replace_dir(tmp: Path, dst: Path) -> None:
-    """Move the complete directory ``tmp`` onto ``dst`` (see the module docstring)."""
-    old = dst.with_name(f"{dst.name}.old-{os.getpid()}")
-    if dst.exists():
-        os.replace(dst, old)
-    os.replace(tmp, dst)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> None:
     """Finish or undo directory swaps interrupted by a crash; drop half-written temps
-    (directories and ``train_state.pt.tmp-*`` files)."""
+    (directories and ``train_state.pt`` temp files). The run owns its work directory, so
+    every leftover is stale, whatever process wrote it."""
     for name in names:
-        dst = work_dir / name
-        olds = sorted(work_dir.glob(f"{name}.old-*"), key=lambda p: p.stat().st_mtime)
-        if not dst.exists() and olds:
-            logger.warning("restoring %s from %s (interrupted swap)", dst, olds[-1].name)
-            os.replace(olds.pop(), dst)
-        for stale in olds + list(work_dir.glob(f"{name}.tmp-*")):
-            shutil.rmtree(stale, ignore_errors=True)
-    for stale in work_dir.glob(f"{STATE_FILE}.tmp-*"):  # a save_state() killed mid-write
-        stale.unlink(missing_ok=True)
+        recover_dir(work_dir / name, live_writers=False)
+    for stale in (*work_dir.glob(f"{STATE_FILE}.tmp-*"), *work_dir.glob(f".{STATE_FILE}.tmp-*")):
+        stale.unlink(missing_ok=True)  # a save_state() killed mid-write
 
 
 def save_model_atomic(dst: Path, model: nn.Module, vocab: Vocab, variant: str, *,
                       img_width: int, extra: dict) -> Path:
     """Write a ModelScope-format dir to ``dst`` via a temp dir and :func:`replace_dir`."""
-    tmp = dst.with_name(f"{dst.name}.tmp-{os.getpid()}")
+    tmp = dir_temp(dst)
     shutil.rmtree(tmp, ignore_errors=True)
     save_model_dir(tmp, model, vocab, variant, img_width=img_width, extra=extra)
     replace_dir(tmp, dst)
@@ -241,12 +227,8 @@ def _as_tuple(x: Any) -> Any:
 
 def save_state(path: Path, state: dict) -> None:
     """``torch.save`` to a temp file, fsync, then atomically replace ``path``."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_state(path: Path) -> dict:

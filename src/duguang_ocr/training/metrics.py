@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..evaluate import EvalReport, edit_distance
 from ..progress import progress_bar, progress_enabled
 from .distributed import DistInfo, all_reduce_sum, gather_objects
@@ -83,10 +84,7 @@ def write_errors(path: str | os.PathLike, totals: list[EvalTotals]) -> None:
         for item, label, pred in t.report.errors:
             rows.append(f"{t.name}\t{item}\t{edit_distance(label, pred)}\t{clean(label)}\t"
                         f"{clean(pred)}")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(rows) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(rows) + "\n")
 
 
 class RunLog:
@@ -159,9 +157,7 @@ def forget_records_after(path: Path, step: int) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     keep = [ln for ln in lines if _record_step(ln) <= step]
     if len(keep) != len(lines):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
 __all__ = ["EvalTotals", "RunLog", "edit_distance", "forget_records_after", "worst_errors",
