@@ -211,7 +211,8 @@ async def _recognize(request: Request, state: ServerState) -> Response:
                 raise RequestError(413, f"{len(sources)} images in one request; this server "
                                    f"takes at most {config.queue} (--queue)")
             stage = "load"
-            await anyio.to_thread.run_sync(check_options, batcher.recognizer, kwargs)
+            if kwargs:
+                await anyio.to_thread.run_sync(check_options, batcher.recognizer, kwargs)
             loaded = await anyio.to_thread.run_sync(lambda: load_sources(
                 sources, max_pixels=config.max_pixels,
                 composite_alpha=batcher.recognizer.mode != "parity",
@@ -241,8 +242,9 @@ async def _read(request: Request, config: ServeConfig) -> tuple[list[Source], di
     try:
         if ctype == "multipart/form-data":
             return await _read_multipart(request, config)
-        if ctype == "application/json":
-            return parse_json(await request.body(), config.allow_urls)
+        if ctype == "application/json":  # parsing and base64 off the event loop
+            body = await request.body()
+            return await anyio.to_thread.run_sync(parse_json, body, config.allow_urls)
         if ctype.startswith("image/") or ctype in RAW_TYPES:
             body = await request.body()
             if not body:
