@@ -154,7 +154,7 @@ def tiny_vocab() -> list[str]:
     official 7,644 classes and ModelScope's own class can load the checkpoint): the embedded
     default model's symbols (or the synth charset), then CJK ideographs in code order."""
     from duguang_ocr.hub import DEFAULT_MODEL_DIR
-    from duguang_ocr.synth.corpus import load_charset
+    from duguang_ocr.synth.charset import load_charset
     from duguang_ocr.vocab import Vocab
 
     vocab_file = DEFAULT_MODEL_DIR / "vocab.txt"

@@ -80,7 +80,7 @@ def make_tiny_model(path: Path) -> Path:
 
     from duguang_ocr.hub.modelscope import save_model_dir
     from duguang_ocr.models import create_model
-    from duguang_ocr.synth.corpus import load_charset
+    from duguang_ocr.synth.charset import load_charset
     from duguang_ocr.vocab import Vocab
 
     vocab = Vocab(load_charset(), offset=2)

@@ -18,7 +18,7 @@ from pathlib import Path
 from duguang_ocr import hub
 from duguang_ocr.data.lmdb import write_lmdb
 from duguang_ocr.synth import LineGenerator, load_charset
-from duguang_ocr.synth.corpus import is_hanzi
+from duguang_ocr.synth.charset import is_hanzi
 from duguang_ocr.synth.fonts import discover_fonts
 from duguang_ocr.synth.make import encode_image
 from duguang_ocr.training import train

@@ -124,7 +124,7 @@ def _clean(p: str) -> str:
 
 def load_charset(path: str | None) -> set[str]:
     if path is None:
-        from duguang_ocr.synth.corpus import CHARSET_FILE
+        from duguang_ocr.synth.charset import CHARSET_FILE
         path = str(CHARSET_FILE)
     lines = Path(path).read_text(encoding="utf-8").split("\n")
     return {c for c in lines if c}

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.charset:
         charset_path = Path(args.charset)
     else:
-        from duguang_ocr.synth.corpus import CHARSET_FILE
+        from duguang_ocr.synth.charset import CHARSET_FILE
         charset_path = CHARSET_FILE
     charset = set(charset_path.read_text(encoding="utf-8").split("\n")) - {""}
 

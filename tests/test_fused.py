@@ -2,13 +2,14 @@ import pytest
 import torch
 from torch import nn
 
-from duguang_ocr.backends import inference_copy, make_backend
+from duguang_ocr.backends import make_backend
 from duguang_ocr.fused import (
     FusedLinear,
     cpu_has_native_bf16,
     fuse_linears,
     onednn_linear_available,
 )
+from duguang_ocr.inference import inference_copy
 from duguang_ocr.models import create_model
 
 CPU = torch.device("cpu")

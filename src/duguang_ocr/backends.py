@@ -17,7 +17,6 @@ only when an ONNX backend is built.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 import warnings
@@ -28,14 +27,14 @@ import torch
 from torch import nn
 
 from .devices import resolve_device
+from .export import ONNX_FILE, export_onnx
 from .fused import cpu_has_native_bf16, fuse_linears
 from .hub.modelscope import VOCAB_FILE, WEIGHTS_FILES, ModelSpec, read_spec
+from .inference import inference_copy, set_attention
 from .models import variant_config
-from .models.layers import Attention
 from .quantize import quantize_model
 from .vocab import Vocab
 
-ONNX_FILE = "model.onnx"
 BACKENDS = ("torch", "onnxruntime")
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
           "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
@@ -103,33 +102,6 @@ def check_runtime(backend: str | None, device: str | torch.device | None,
         raise ValueError("the onnxruntime backend runs float32 models only (the default "
                          "dtype)")
     return backend, device, dtype
-
-
-def set_attention(model: nn.Module, exact: bool) -> nn.Module:
-    """Switch every attention block of ``model`` (in place) to ModelScope's exact arithmetic
-    (``exact=True``, bit-for-bit logits) or to the fused SDPA kernel."""
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.fused = not exact
-    return model
-
-
-def inference_copy(model: nn.Module, device: torch.device,
-                   dtype: torch.dtype = torch.float32) -> nn.Module:
-    """An eval-mode copy of ``model`` on ``device`` in ``dtype``; the caller's module is left
-    exactly as it was.
-
-    Tensors already on that device in that dtype are shared with ``model`` rather than
-    duplicated; otherwise the copy gets its own (``Module.to`` assigns ``param.data`` in
-    place, so a shared parameter must never be converted).
-    """
-    tensors = [*model.parameters(), *model.buffers()]
-    here = all(t.device.type == device.type and (device.index is None
-                                                 or t.device.index == device.index)
-               and (not t.is_floating_point() or t.dtype == dtype) for t in tensors)
-    memo = {id(t): t for t in tensors} if here else {}
-    out = copy.deepcopy(model, memo).eval()
-    return out if here else out.to(device, dtype)
 
 
 def require_onnxruntime() -> Any:
@@ -221,8 +193,6 @@ def make_backend(model: nn.Module, *, backend: str | None = "torch",
     """
     backend, device, dtype = check_runtime(backend, device, dtype, quantize)
     if backend == "onnxruntime":
-        from .export import export_onnx  # export imports this module
-
         return OnnxBackend(export_onnx(model), device)
     on_cpu = device.type == "cpu"
     if quantize is not None:
@@ -285,12 +255,10 @@ __all__ = [
     "check_runtime",
     "check_widths",
     "choose_backend",
-    "inference_copy",
     "is_onnx_dir",
     "load_onnx_dir",
     "make_backend",
     "model_config",
     "parse_dtype",
     "require_onnxruntime",
-    "set_attention",
 ]

@@ -25,10 +25,11 @@ from torch import nn
 
 from . import hub
 from .atomic import atomic_path
-from .backends import ONNX_FILE, inference_copy, set_attention
 from .hub.modelscope import CONFIG_FILE, VOCAB_FILE, load_model_dir
+from .inference import inference_copy, set_attention
 from .models import ArchConfig
 
+ONNX_FILE = "model.onnx"  # beside configuration.json and vocab.txt in an exported dir
 
 def example_input(model: nn.Module, batch: int = 2) -> torch.Tensor:
     """A tracing input of the shape the model takes (``config.trace_width`` px wide: one
@@ -103,4 +104,4 @@ def export_model_dir(model: str | os.PathLike | None, out_dir: str | os.PathLike
     return out_dir
 
 
-__all__ = ["example_input", "export_model_dir", "export_onnx"]
+__all__ = ["ONNX_FILE", "example_input", "export_model_dir", "export_onnx"]

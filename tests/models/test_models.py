@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from duguang_ocr.backends import set_attention
+from duguang_ocr.inference import set_attention
 from duguang_ocr.models import MODELS, ConvNextViT, create_model, list_models
 
 

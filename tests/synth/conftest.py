@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from duguang_ocr.synth import corpus
+from duguang_ocr.synth import corpus, corpus_build
+from duguang_ocr.synth.charset import load_charset
 from duguang_ocr.synth.fonts import discover_fonts
 
 NO_CJK_FONT = ("no CJK font installed (run scripts/install_fonts.sh: fonts-wqy-microhei, "
@@ -14,7 +15,7 @@ NO_CJK_FONT = ("no CJK font installed (run scripts/install_fonts.sh: fonts-wqy-m
 
 @pytest.fixture(scope="session")
 def charset() -> list[str]:
-    return corpus.load_charset()
+    return load_charset()
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def fonts():
 @pytest.fixture(scope="session")
 def cjk_face(fonts):
     """A CJK face covering the whole charset's hanzi (WenQuanYi Micro Hei when installed)."""
-    prefer = [f for f in fonts.cjk if f.family == corpus.REFERENCE_CJK_FAMILY]
+    prefer = [f for f in fonts.cjk if f.family == corpus_build.REFERENCE_CJK_FAMILY]
     return (prefer or sorted(fonts.cjk, key=lambda f: -len(f.coverage)))[0]
 
 

@@ -8,18 +8,17 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from duguang_ocr.synth import corpus
-from duguang_ocr.synth.corpus import (
+from duguang_ocr.synth import textformats
+from duguang_ocr.synth.charset import (
     ASCII_PRINTABLE,
     CHARSET_FILE,
-    DEFAULT_MIX,
     FULLWIDTH_PUNCT,
-    TextSampler,
-    _zh_capital_amount,
-    _zh_number,
+    NORMALISE,
     gb2312_level,
     is_hanzi,
 )
+from duguang_ocr.synth.corpus import DEFAULT_MIX, TextSampler
+from duguang_ocr.synth.textformats import zh_capital_amount, zh_number
 
 # About the 1,000 most frequent characters of modern written Chinese, most frequent first.
 COMMON_HANZI = (
@@ -99,7 +98,7 @@ def test_charset_has_the_common_simplified_hanzi(charset):
 def test_charset_symbols_are_not_duplicated_by_normalisation(charset):
     # Every look-alike TextSampler maps onto a charset symbol is itself outside the charset,
     # so no symbol is unreachable.
-    table = corpus._NORMALISE
+    table = NORMALISE
     assert not [chr(k) for k in table if chr(k) in set(charset) and chr(k) != " "]
 
 
@@ -120,7 +119,7 @@ def test_gb2312_level():
     (99999, "九万九千九百九十九"),
 ])
 def test_zh_number(n, text):
-    assert _zh_number(n) == text
+    assert zh_number(n) == text
 
 
 @pytest.mark.parametrize("n, text", [
@@ -128,7 +127,7 @@ def test_zh_number(n, text):
     (30020, "叁万零贰拾元整"), (99999, "玖万玖仟玖佰玖拾玖元整"),
 ])
 def test_zh_capital_amount(n, text):
-    assert _zh_capital_amount(n) == text
+    assert zh_capital_amount(n) == text
 
 
 def test_capital_amounts_use_only_charset_symbols():
@@ -224,7 +223,7 @@ def test_kinds_look_like_what_they_claim(by_kind):
         assert all(t.isascii() and re.search("[A-Za-z]{2}", t) for t in k[kind]), kind
     assert _frac(k["en_sentence"], lambda t: t[0].isupper()) > 0.95
     assert _frac(k["en_sentence"], lambda t: t[-1] in ".!?") > 0.9
-    assert all(any(c.isnumeric() or c in corpus._ZH_NUMERALS for c in t) for t in k["number"])
+    assert all(any(c.isnumeric() or c in textformats.ZH_NUMERALS for c in t) for t in k["number"])
     assert all(_digits(t) or "星期" in t or "周" in t for t in k["date"])
     assert _frac(k["date"], lambda t: re.search(r"\d{4}|\d{1,2}[:/月]", t) is not None) > 0.7
     assert all(_digits(t) or t.endswith("元") or t.endswith("元整") for t in k["money"])
@@ -241,7 +240,7 @@ def test_kinds_look_like_what_they_claim(by_kind):
     assert _frac(k["mixed"], lambda t: re.search("[A-Za-z]", t) is not None) > 0.4
     assert _frac(k["mixed"], lambda t: not all(map(is_hanzi, t))) > 0.9
     assert _frac(k["punct"], lambda t: any(not c.isalnum() and c != " " for c in t)) > 0.8
-    keys = corpus._ZH_KEYS + corpus._EN_KEYS
+    keys = textformats.ZH_KEYS + textformats.EN_KEYS
     assert all(any(t.startswith(key) and len(t) > len(key) for key in keys) for t in k["key_value"])
     assert all(t.isascii() for t in k["ascii_chars"])
     assert any(not c.isascii() and not is_hanzi(c) for t in k["any_chars"] for c in t)

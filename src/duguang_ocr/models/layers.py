@@ -82,7 +82,7 @@ class Attention(nn.Module):
     ``fused=True`` uses ``F.scaled_dot_product_attention`` (faster); ``fused=False`` spells
     out softmax(q k^T * scale) v in ModelScope's order, which reproduces its logits bit for
     bit (the fused kernel differs by float rounding, ~1e-6 relative). Which one runs is the
-    backend's choice (:func:`duguang_ocr.backends.set_attention`, on its own copy).
+    backend's choice (:func:`duguang_ocr.inference.set_attention`, on its own copy).
     """
 
     def __init__(self, dim: int, num_heads: int, attn_drop: float = 0.0, proj_drop: float = 0.0):

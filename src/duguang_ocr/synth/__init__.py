@@ -10,7 +10,9 @@ only to rebuild the files in ``data/``.
     make_synth_lmdb("train.lmdb", n=100_000, seed=0, workers=8, max_width_ratio=300 / 32)
 """
 
-from .corpus import TextSampler, build_charset, load_charset
+from .charset import load_charset
+from .corpus import TextSampler
+from .corpus_build import build_charset
 from .fonts import FontFace, FontSet, discover_fonts
 from .make import LineGenerator, iter_synth, make_synth_lmdb
 from .render import LineTooWide, RenderConfig, render_line

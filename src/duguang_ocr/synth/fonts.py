@@ -30,6 +30,7 @@ from PIL import ImageFont
 
 from ..atomic import atomic_write_text
 from ..hub.cache import cache_dir
+from .charset import load_charset
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def find_font_files(dirs: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(files)
 
 
-def _face_names(path: Path) -> list[tuple[int, str, str]]:
+def face_names(path: Path) -> list[tuple[int, str, str]]:
     """``(index, family, style)`` of every face in a font file (collections have several)."""
     faces = []
     index = 0
@@ -346,7 +347,7 @@ def _discover(files: Sequence[Path], charset: Sequence[str], include_regional: b
     faces = []
     wanted = frozenset(charset)
     for path in files:
-        for index, family, style in _face_names(path):
+        for index, family, style in face_names(path):
             if any(w.lower() in family.lower() for w in _SKIP_FAMILY_WORDS):
                 continue
             if not include_regional and family.endswith(_REGIONAL_SUFFIXES):
@@ -400,8 +401,6 @@ def discover_fonts(
     are skipped. Results are memoised per process.
     """
     if charset is None:
-        from .corpus import load_charset
-
         charset = load_charset()
     files = find_font_files(font_dirs(dirs))
     memo_key = (tuple(files), hashlib.sha256("\n".join(charset).encode()).hexdigest(),

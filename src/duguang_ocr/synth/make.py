@@ -23,7 +23,8 @@ import numpy as np
 
 from ..data.lmdb import write_lmdb
 from ..progress import add_progress_option, progress_bar
-from .corpus import TextSampler, load_charset
+from .charset import load_charset
+from .corpus import TextSampler
 from .fonts import FontSet, discover_fonts
 from .render import LineTooWide, RenderConfig, render_line
 
