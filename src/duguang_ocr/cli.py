@@ -267,9 +267,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from . import hub
     from .devices import available_devices
+    from .hub.aliases import ALIASES
     from .hub.cache import CACHE_ENV, OFFLINE_ENV, cache_dir, is_offline
     from .hub.download import ENDPOINT_ENV, resolve_endpoint
-    from .hub.models import ALIASES
     from .models import list_models
 
     print(_version_line())

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from duguang_ocr.hub import download
+from duguang_ocr.hub.aliases import ALIASES, MODEL_FILES, resolve_model_id
 from duguang_ocr.hub.cache import cache_dir, is_offline, sha256_file
 from duguang_ocr.hub.download import (
     COMPLETE_MARKER,
@@ -32,7 +33,6 @@ from duguang_ocr.hub.download import (
     snapshot_dir,
     snapshot_download,
 )
-from duguang_ocr.hub.models import ALIASES, MODEL_FILES, resolve_model_id
 
 MODEL_ID = "damo/cv_convnextTiny_ocr-recognition-general_damo"
 FILES = {

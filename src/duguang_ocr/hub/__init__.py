@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .models import ALIASES, resolve_model_id
+from .aliases import ALIASES, resolve_model_id
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default"
 

@@ -20,9 +20,9 @@ from urllib.parse import quote
 import requests
 
 from duguang_ocr.atomic import atomic_path, atomic_write_bytes, remove_stale_temps
+from duguang_ocr.hub.aliases import ALIASES, MODEL_FILES
 from duguang_ocr.hub.cache import OFFLINE_ENV, is_offline
 from duguang_ocr.hub.cache import cache_dir as _cache_root
-from duguang_ocr.hub.models import ALIASES, MODEL_FILES
 from duguang_ocr.netutil import root_cause
 from duguang_ocr.progress import progress_bar
 
@@ -366,7 +366,7 @@ def snapshot_download(
 
     Args:
         model_id: ModelScope id such as ``"iic/cv_convnextTiny_ocr-recognition-general_damo"``
-            or an alias from :data:`duguang_ocr.hub.models.ALIASES`.
+            or an alias from :data:`duguang_ocr.hub.aliases.ALIASES`.
         revision: branch or tag on the hub.
         cache_dir: cache root override (see :func:`duguang_ocr.hub.cache.cache_dir`).
         endpoint: hub base URL override (see :func:`resolve_endpoint`).
