@@ -9,6 +9,8 @@ inwards; new border pixels replicate the edge so no black frames appear.
 
 Every random number comes from the ``numpy.random.Generator`` passed in, so a given
 generator state always yields the same output (reproducible runs, per-worker seeding).
+Resampling, sensor noise and JPEG are :mod:`duguang_ocr.degrade`'s steps, shared with the
+synthetic renderer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, fields
 
 import cv2
 import numpy as np
+
+from ..degrade import jpeg_roundtrip, resample, sensor_noise
 
 _REPLICATE = cv2.BORDER_REPLICATE
 
@@ -134,10 +138,8 @@ def _perspective(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) 
 def _downscale(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     h, w = img.shape[:2]
     f = rng.uniform(*cfg.downscale)
-    small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))),
-                       interpolation=cv2.INTER_AREA)
     interp = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST)[int(rng.integers(3))]
-    return cv2.resize(small, (w, h), interpolation=interp)
+    return resample(img, (max(1, round(w * f)), max(1, round(h * f))), interp)
 
 
 def _motion_kernel(size: int, angle: float) -> np.ndarray:
@@ -177,19 +179,12 @@ def _tone_lut(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
 
 def _noise(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     h, w = img.shape[:2]
-    sigma = rng.uniform(*cfg.noise_sigma)
-    channels = 3 if rng.random() < cfg.color_noise_share else 1
-    noise = rng.standard_normal((h, w, channels), dtype=np.float32) * np.float32(sigma)
+    noise = sensor_noise(rng, h, w, rng.uniform(*cfg.noise_sigma), cfg.color_noise_share)
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
 def _jpeg(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError(f"OpenCV could not JPEG-encode a {img.shape} image")
-    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return jpeg_roundtrip(img, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
 
 
 def augment_line(img: np.ndarray, rng: np.random.Generator, p: float = 0.5,

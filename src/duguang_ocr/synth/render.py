@@ -8,24 +8,24 @@ and scanner faults: blur, low resolution, sensor noise and JPEG artefacts, and f
 resize to the model height. All randomness comes from the ``numpy.random.Generator``
 passed in, so a seed always reproduces the same pixels.
 
-Geometry is planned before any pixel is drawn: the output size is known early, so
-``max_width_ratio`` can reject a line that would not fit the model's chunk for the price of
-a few font-metric calls.
+Geometry is planned before any pixel is drawn (:mod:`.layout`): the output size is known
+early, so ``max_width_ratio`` can reject a line that would not fit the model's chunk for the
+price of a few font-metric calls. Colours and backgrounds are :mod:`.backgrounds`'; the
+capture faults share their steps with train-time augmentation (:mod:`duguang_ocr.degrade`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, fields, replace
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
 
+from ..degrade import jpeg_roundtrip, resample, sensor_noise
+from .backgrounds import BACKGROUNDS, composite
 from .fonts import FontFace, load_font
-
-BACKGROUNDS = ("flat", "gradient", "noise", "paper")
+from .layout import add_clutter, plan_crop, text_mask, typeset
 
 
 class LineTooWide(ValueError):
@@ -115,134 +115,6 @@ class RenderConfig:
         return replace(self, **changes)
 
 
-def _luma(rgb: np.ndarray) -> float:
-    return float(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
-
-
-def _colors(rng: np.random.Generator, cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Background and text colours (float RGB) at least ``min_contrast`` apart in luma."""
-    dark = rng.random() < cfg.dark_bg_p
-    if rng.random() < cfg.color_bg_p:
-        bg = rng.uniform(0, 100, 3) if dark else rng.uniform(150, 255, 3)
-    else:
-        v = rng.uniform(0, 90) if dark else rng.uniform(170, 255)
-        bg = v + rng.uniform(-12, 12, 3)
-    bg = np.clip(bg, 0, 255)
-    yb = _luma(bg)
-    for _ in range(30):
-        if rng.random() < cfg.color_text_p:
-            fg = rng.uniform(0, 255, 3)
-        else:
-            v = 255 * rng.beta(0.8, 4.0)  # mostly near-black (near-white on dark)
-            v = 255 - v if yb < 128 else v
-            fg = np.clip(v + rng.uniform(-10, 10, 3), 0, 255)
-        if abs(_luma(fg) - yb) >= cfg.min_contrast:
-            return bg, fg
-    return bg, np.full(3, 0.0 if yb >= 128 else 255.0)
-
-
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
-    """Zero-mean, unit-ish noise varying over ``cell`` pixels (bicubic-upsampled grid)."""
-    gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
-    grid = rng.standard_normal((gh, gw), dtype=np.float32)
-    return cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
-
-
-def _background(rng: np.random.Generator, cfg: RenderConfig, h: int, w: int, bg: np.ndarray,
-                amplitude: float) -> np.ndarray:
-    """H x W x 3 float32 background around colour ``bg``; variations stay within
-    ``amplitude`` luma so the text keeps its contrast."""
-    p = np.asarray(cfg.background_weights, dtype=np.float64)
-    kind = BACKGROUNDS[int(rng.choice(len(BACKGROUNDS), p=p / p.sum()))]
-    img = np.empty((h, w, 3), np.float32)
-    img[:] = bg.astype(np.float32)
-    if kind == "flat" or amplitude <= 0:
-        return img
-    if kind == "gradient":
-        angle = rng.normal(0, 0.6) if rng.random() < 0.7 else rng.uniform(0, math.pi)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        ramp = xx * math.cos(angle) + yy * math.sin(angle)
-        ramp -= ramp.min()
-        ramp /= max(1e-6, float(ramp.max()))
-        delta = rng.uniform(-1, 1) * amplitude
-        tint = 1 + rng.uniform(-0.3, 0.3, 3).astype(np.float32)
-        img += (ramp - 0.5)[:, :, None] * delta * tint
-        return img
-    if kind == "noise":
-        field = _smooth_noise(rng, h, w, rng.uniform(1, 6))
-        img += field[:, :, None] * (amplitude * rng.uniform(0.15, 0.35))
-        return img
-    # paper: blotches at two scales, fine grain, a few fibres, maybe a vignette
-    field = _smooth_noise(rng, h, w, rng.uniform(h * 0.5, h * 2.0)) * 0.6
-    field += _smooth_noise(rng, h, w, rng.uniform(2, 5)) * 0.25
-    field += rng.standard_normal((h, w), dtype=np.float32) * 0.1
-    img += field[:, :, None] * (amplitude * rng.uniform(0.2, 0.4))
-    n_fibres = int(rng.integers(0, 4))
-    for _ in range(n_fibres):
-        pts = np.stack([rng.uniform(0, w, 3), rng.uniform(0, h, 3)], 1).astype(np.int32)
-        shade = float(rng.uniform(-1, 1) * amplitude * 0.3)
-        col = tuple(float(c) for c in np.clip(bg + shade, 0, 255))
-        cv2.polylines(img, [pts], False, col, 1, cv2.LINE_AA)
-    if rng.random() < 0.3:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        d = ((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2).astype(np.float32)
-        img -= (d * amplitude * rng.uniform(0.2, 0.6))[:, :, None] * np.sign(_luma(bg) - 128)
-    return img
-
-
-@dataclass(frozen=True)
-class _Layout:
-    xs: list[float] | None  # per-character x (None: the string is drawn in one call)
-    x0: float  # text box in layout coordinates (origin: left end of the baseline)
-    y0: float
-    x1: float
-    y1: float
-    underline: tuple[float, float] | None  # (y, thickness)
-
-
-def _layout(text: str, font, size: int, spacing: float, stroke: int,
-            underline: tuple[float, float] | None) -> _Layout:
-    """Where the glyphs go and the line's box: ink extents, widened vertically to at least
-    a nominal cap-height..baseline band so a line of "一" or "..." is still line-shaped."""
-    if spacing == 0.0:
-        xs = None
-        left, t, r, b = font.getbbox(text, anchor="ls", stroke_width=stroke)
-    else:
-        xs, x = [], 0.0
-        left = t = math.inf
-        r = b = -math.inf
-        for ch in text:
-            xs.append(x)
-            if ch != " ":
-                cl, ct, cr, cb = font.getbbox(ch, anchor="ls", stroke_width=stroke)
-                left, t, r, b = min(left, x + cl), min(t, ct), max(r, x + cr), max(b, cb)
-            x += font.getlength(ch) + spacing
-        if left == math.inf:  # only spaces: give the box the advance width
-            left, t, r, b = 0.0, -size * 0.7, max(1.0, x), 0.0
-    y0, y1 = min(t, -0.72 * size), max(b, 0.05 * size)
-    if underline is not None:
-        y1 = max(y1, underline[0] + underline[1])
-    return _Layout(xs, float(left), float(y0), float(max(r, left + 1)), float(y1), underline)
-
-
-def _draw_text(draw: ImageDraw.ImageDraw, text: str, font, lay: _Layout, ox: float, oy: float,
-               stroke: int) -> None:
-    """Draw ``text`` with its baseline origin at (ox, oy) of the mask."""
-    kw = {"font": font, "fill": 255, "anchor": "ls"}
-    if stroke:
-        kw.update(stroke_width=stroke, stroke_fill=255)
-    if lay.xs is None:
-        draw.text((round(ox), round(oy)), text, **kw)
-    else:
-        for ch, x in zip(text, lay.xs):
-            if ch != " ":
-                draw.text((round(ox + x), round(oy)), ch, **kw)
-    if lay.underline is not None:
-        uy, th = lay.underline
-        draw.rectangle([round(ox + lay.x0), round(oy + uy), round(ox + lay.x1),
-                        round(oy + uy + th - 1)], fill=255)
-
-
 def render_line(
     text: str,
     font_path: str | os.PathLike | FontFace,
@@ -276,135 +148,30 @@ def render_line(
     if isinstance(font_path, FontFace):
         font_path, font_index = font_path.path, font_path.index
     cfg = config or RenderConfig()
-
-    # ---- typography
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     font = load_font(str(font_path), font_index, size)
-    spacing = 0.0
-    if rng.random() < cfg.spacing_p and len(text) > 1:
-        spacing = float(rng.uniform(*cfg.letter_spacing) * size)
-    stroke = max(1, round(size / 32)) if rng.random() < cfg.bold_p else 0
-    underline = None
-    if rng.random() < cfg.underline_p:
-        underline = (float(rng.uniform(0.08, 0.22) * size), float(max(1, round(size / 20))))
-    lay = _layout(text, font, size, spacing, stroke, underline)
-    box_h = lay.y1 - lay.y0
+    lay, stroke = typeset(text, font, size, rng, cfg)
+    plan = plan_crop(lay, rng, cfg)
+    if max_width_ratio is not None and plan.width / plan.height > max_width_ratio:
+        raise LineTooWide(plan.width / plan.height, max_width_ratio)
+    mask = text_mask(text, font, lay, stroke, plan)
+    add_clutter(mask, text, font, size, lay, plan, rng, cfg)
+    out = capture_faults(composite(mask, rng, cfg), rng, cfg)
+    # Resize to the model height, as the recognizer's keep-ratio resize would.
+    area = rng.random() < cfg.resize_area_p
+    if height is not None and out.shape[0] != height:
+        h_out, w_out = out.shape[:2]
+        interp = cv2.INTER_AREA if area and h_out > height else cv2.INTER_LINEAR
+        out = cv2.resize(out, (max(1, int(w_out * height / h_out)), height),
+                         interpolation=interp)
+    return np.ascontiguousarray(out)
 
-    # ---- geometry: box corners in layout coords -> destination quad
-    src = np.float32([[lay.x0, lay.y0], [lay.x1, lay.y0], [lay.x1, lay.y1], [lay.x0, lay.y1]])
-    cx, cy = (lay.x0 + lay.x1) / 2, (lay.y0 + lay.y1) / 2
-    a = np.eye(3)
-    if rng.random() < cfg.italic_p:
-        sh = rng.uniform(*cfg.shear)
-        a = np.array([[1, -sh, sh * cy], [0, 1, 0], [0, 0, 1]]) @ a
-    if rng.random() < cfg.rotate_p:
-        # Long lines tilt less (a detector's box follows the line), so cap the vertical
-        # growth the tilt causes at a third of the box height.
-        width = lay.x1 - lay.x0
-        cap = math.degrees(math.atan2(box_h / 3, max(width, 1.0)))
-        th = math.radians(rng.uniform(-1, 1) * min(cfg.max_angle, cap))
-        c, s = math.cos(th), math.sin(th)
-        rot = np.array([[c, -s, cx - c * cx + s * cy], [s, c, cy - s * cx - c * cy], [0, 0, 1]])
-        a = rot @ a
-    dst = cv2.perspectiveTransform(src[None], a)[0]
-    if rng.random() < cfg.perspective_p:
-        dst = dst + rng.uniform(-1, 1, (4, 2)).astype(np.float32) * cfg.perspective * box_h
-    geometric = not np.allclose(dst, src)
-    amp = period = phase = 0.0
-    if rng.random() < cfg.curve_p:
-        amp = float(rng.uniform(*cfg.curve_amplitude) * box_h)
-        period = float((lay.x1 - lay.x0) / rng.uniform(*cfg.curve_periods))
-        phase = float(rng.uniform(0, 2 * math.pi))
-    bx0, by0 = dst.min(0)
-    bx1, by1 = dst.max(0)
 
-    # ---- crop margins (what a detector box would include)
-    def margin_y() -> float:
-        if rng.random() < cfg.tight_p:
-            return float(-rng.uniform(0, cfg.tight_cut) * box_h)
-        return float(rng.uniform(*cfg.margin_y) * box_h)
-
-    mt, mb = margin_y(), margin_y()
-    ml, mr = (float(v) for v in rng.uniform(*cfg.margin_x, 2) * box_h)
-    w_out = max(1, math.ceil(bx1 - bx0 + ml + mr))
-    h_out = max(1, math.ceil(by1 - by0 + mt + mb + 2 * amp))
-    if max_width_ratio is not None and w_out / h_out > max_width_ratio:
-        raise LineTooWide(w_out / h_out, max_width_ratio)
-    tx, ty = ml - bx0, mt + amp - by0
-
-    # ---- text mask
-    if geometric:
-        pad = 2 + stroke
-        lw, lh = math.ceil(lay.x1 - lay.x0) + 2 * pad, math.ceil(box_h) + 2 * pad
-        layer = Image.new("L", (lw, lh), 0)
-        _draw_text(ImageDraw.Draw(layer), text, font, lay, pad - lay.x0, pad - lay.y0, stroke)
-        to_layout = np.array([[1, 0, lay.x0 - pad], [0, 1, lay.y0 - pad], [0, 0, 1]])
-        persp = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-        shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
-        mask = cv2.warpPerspective(np.asarray(layer), shift @ persp @ to_layout, (w_out, h_out),
-                                   flags=cv2.INTER_LINEAR, borderValue=0)
-    else:
-        layer = Image.new("L", (w_out, h_out), 0)
-        _draw_text(ImageDraw.Draw(layer), text, font, lay, tx, ty, stroke)
-        mask = np.asarray(layer)
-    if amp:
-        xx = np.arange(w_out, dtype=np.float32)
-        dy = (amp * np.sin(2 * math.pi * xx / period + phase)).astype(np.float32)
-        map_x = np.broadcast_to(xx, (h_out, w_out)).astype(np.float32)
-        map_y = (np.arange(h_out, dtype=np.float32)[:, None] + dy[None, :]).astype(np.float32)
-        mask = cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
-    mask = np.array(mask, dtype=np.uint8)  # writable copy for the clutter below
-
-    # ---- clutter in the margins: neighbouring lines, table/frame lines
-    top_room = int(by0 + ty - amp) - 1  # rows above the (warped, curved) text box
-    bottom_room = h_out - int(math.ceil(by1 + ty + amp)) - 1
-    if rng.random() < cfg.neighbour_p and max(top_room, bottom_room) >= 3:
-        above = top_room >= bottom_room
-        chars = [c for c in text if c != " "] or ["-"]
-        frag = "".join(chars[int(i)] for i in rng.integers(0, len(chars), len(text) + 4))
-        fl, ft, fr, fb = font.getbbox(frag, anchor="ls")
-        # Show a sliver (5-20% of the box height) of the neighbour, as a detector box
-        # that is a little too tall does; never let it reach the text itself.
-        room = top_room if above else bottom_room
-        gap = max(2.0, room - float(rng.uniform(0.05, 0.2) * box_h))
-        x = float(rng.uniform(-0.5, 0.3) * size)
-        if above:  # the fragment's ink ends `gap` above the text box (or starts below it)
-            base_y = by0 + ty - amp - gap - fb
-        else:
-            base_y = by1 + ty + amp + gap - ft
-        frag_img = Image.new("L", (w_out, h_out), 0)
-        ImageDraw.Draw(frag_img).text((round(x), round(base_y)), frag, font=font, fill=255,
-                                      anchor="ls")
-        mask = np.maximum(mask, np.asarray(frag_img))
-    if rng.random() < cfg.border_p:
-        th = max(1, round(size / 28))
-        sides = [s for s, room in (("top", top_room), ("bottom", bottom_room),
-                                   ("left", int(ml) - 1), ("right", int(mr) - 1)) if room > th]
-        for side in sides:
-            if rng.random() < 0.5:
-                continue
-            if side in ("top", "bottom"):
-                room = top_room if side == "top" else bottom_room
-                off = int(rng.integers(0, room - th + 1))
-                y = off if side == "top" else h_out - 1 - off - (th - 1)
-                cv2.rectangle(mask, (0, y), (w_out - 1, y + th - 1), 255, -1)
-            else:
-                room = int(ml if side == "left" else mr) - 1
-                off = int(rng.integers(0, room - th + 1))
-                x = off if side == "left" else w_out - 1 - off - (th - 1)
-                cv2.rectangle(mask, (x, 0), (x + th - 1, h_out - 1), 255, -1)
-
-    # ---- colour composite
-    bg, fg = _colors(rng, cfg)
-    contrast = abs(_luma(fg) - _luma(bg))
-    spare = min(90.0, max(8.0, contrast - cfg.min_contrast))
-    img = _background(rng, cfg, h_out, w_out, bg, spare)
-    alpha = mask.astype(np.float32) * (1.0 / 255.0)
-    if rng.random() < cfg.faded_p:
-        alpha *= float(rng.uniform(min(1.0, cfg.min_contrast / max(contrast, 1e-6)), 1.0))
-    img += (fg.astype(np.float32)[None, None, :] - img) * alpha[:, :, None]
-
-    # ---- capture faults, in pixels of the rendering (sigma given for a 32 px line)
+def capture_faults(img: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
+    """Camera and scanner faults on an H x W x 3 float32 rendering, in its own pixels (blur
+    sigmas are given for a 32-px line): blur, motion blur, low resolution, sensor noise,
+    JPEG. Returns uint8."""
+    h_out, w_out = img.shape[:2]
     scale = h_out / 32.0
     if rng.random() < cfg.blur_p:
         img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(*cfg.blur_sigma) * scale))
@@ -420,27 +187,12 @@ def render_line(
         lh = round(h_out * rng.uniform(*cfg.lowres_height) / 32.0)
         if 2 <= lh < h_out:
             lw = max(1, round(w_out * lh / h_out))
-            small = cv2.resize(img, (lw, lh), interpolation=cv2.INTER_AREA)
             interp = cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_NEAREST
-            img = cv2.resize(small, (w_out, h_out), interpolation=interp)
+            img = resample(img, (lw, lh), interp)
     if rng.random() < cfg.noise_p:
         sigma = float(rng.uniform(*cfg.noise_sigma))
-        if rng.random() < 0.3:
-            img += rng.standard_normal((h_out, w_out, 3), dtype=np.float32) * sigma
-        else:
-            img += rng.standard_normal((h_out, w_out, 1), dtype=np.float32) * sigma
+        img += sensor_noise(rng, h_out, w_out, sigma, color_share=0.3)
     out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     if rng.random() < cfg.jpeg_p:
-        q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
-        ok, enc = cv2.imencode(".jpg", np.ascontiguousarray(out[:, :, ::-1]),
-                               [cv2.IMWRITE_JPEG_QUALITY, q])
-        if ok:
-            out = np.ascontiguousarray(cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1])
-
-    # ---- resize to the model height, as the recognizer's keep-ratio resize would
-    area = rng.random() < cfg.resize_area_p
-    if height is not None and h_out != height:
-        new_w = max(1, int(w_out * height / h_out))
-        interp = cv2.INTER_AREA if area and h_out > height else cv2.INTER_LINEAR
-        out = cv2.resize(out, (new_w, height), interpolation=interp)
-    return np.ascontiguousarray(out)
+        out = jpeg_roundtrip(out, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    return out
