@@ -179,11 +179,15 @@ def _reference_search(lp, auto, width):
     return max(done)[1] if done else None
 
 
+@pytest.mark.parametrize("direct", [0, 512])  # 0: the floor estimate runs on every frame
 @pytest.mark.parametrize("seed", range(16))
-def test_vectorised_search_equals_a_plain_reference_for_narrow_beams(seed):
+def test_vectorised_search_equals_a_plain_reference_for_narrow_beams(seed, direct, monkeypatch):
     """Narrow beams are where the skipped-class floor and the merging matter; the result
     must be the reference search's, labelling for labelling."""
+    from duguang_ocr import prefix_search as ps
     from duguang_ocr.prefix_search import prefix_search
+
+    monkeypatch.setattr(ps, "DIRECT_EDGES", direct)
 
     rng = np.random.default_rng(500 + seed)
     c = 4 + seed % 5

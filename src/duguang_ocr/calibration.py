@@ -11,17 +11,25 @@ gives flat frames even where the characters it picks look confident). A per-mode
 fitted on held-out labelled lines turns them into a probability:
 
 * ``"logistic"`` (default): ``sigmoid(a * log raw + b * mean log peak + c)``, Platt scaling
-  (a temperature and a bias on the line's log score) plus the peak feature. Measured on
-  shared/realtest after a fit on synthetic lines (README), the peak feature is what lets the
-  map carry over from synthetic to real lines: on raw scores alone the fit made scene text
-  more over-confident, not less;
+  (a temperature and a bias on the line's log score) plus the peak feature;
 * ``"isotonic"``: the pool-adjacent-violators fit of "line exactly right" on the raw score,
-  interpolated linearly between its steps: monotone, no shape assumed, in-domain only.
+  interpolated linearly between its steps: monotone, no shape assumed.
+
+A map is only as good as the lines it was fitted on are like the lines it is used on.
+Measured (README, ``benchmarks/bench_calibration.py``): for the first default model
+(``crnn_lite``) a logistic map fitted on synthetic lines cut expected calibration error on
+real scene words (IIIT5K 0.068 -> 0.054, ICDAR2015 0.253 -> 0.137), the peak feature doing
+the work; for the current default (``convnextvit_nano``) every map form fitted on synthetic
+lines made IIIT5K and plates worse calibrated than the raw scores (0.037 -> 0.10-0.17 and
+0.078 -> 0.17-0.35) for a small gain on ICDAR2015 (0.130 -> 0.09-0.12): that model is
+under-confident on synthetic lines and not on real ones. So the embedded model ships
+without a map, and a map is best fitted on held-out lines of the kind it will read.
 
 The map lives in the model's ``configuration.json`` (``model.duguang_ocr.calibration``,
 which ModelScope ignores) and is fitted with :func:`fit_calibration` (``duguang-ocr
-calibrate``) on synthetic lines the model was not trained on. Models without one report the
-raw score. :func:`expected_calibration_error` and :func:`reliability_bins` measure how
+calibrate``) on labelled lines the model was not trained on: synthetic ones from an unused
+seed, or better, real ones like those it will read. Models without one report the raw
+score. :func:`expected_calibration_error` and :func:`reliability_bins` measure how
 well confidences match accuracy (``duguang-ocr eval`` prints both).
 """
 

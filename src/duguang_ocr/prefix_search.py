@@ -34,6 +34,9 @@ from .automaton import Automaton
 
 BLANK = 0
 _NEG_INF = -np.inf
+# Beams whose states have at most this many edges in all score every edge directly: the
+# floor estimate (a partition of the frame's row) would cost more than it saves.
+DIRECT_EDGES = 512
 
 
 class _Edges:
@@ -115,9 +118,11 @@ class _Beam:
         stay = np.logaddexp(stay_pb, stay_pnb)
         stay[self.a.min_left[self.states] > left] = _NEG_INF
 
-        # Score only extensions that could reach an optimistic guess of the beam's floor;
-        # if fewer than `width` candidates reach it, redo with the floor they did reach.
-        guess = _optimistic_floor(stay, total, row, self.width)
+        # Wide automata (every class, or many): score only extensions that could reach an
+        # optimistic guess of the beam's floor; if fewer than `width` candidates reach it,
+        # redo with the floor they did reach. Narrow ones: score every edge.
+        wide = self.edges.count(self.states) > DIRECT_EDGES
+        guess = _optimistic_floor(stay, total, row, self.width) if wide else _NEG_INF
         owner, label, target, ext = self._extensions(row, total, left, merged, guess)
         if np.isfinite(guess):
             reached = _kth_best(np.concatenate([stay, ext]), self.width)
@@ -172,8 +177,9 @@ class _Beam:
                                                  self.log_prune)
         ext = np.where(label == self.last[owner], self.pb[owner], total[owner]) + row[label]
         ext[self.a.min_left[target] > left] = _NEG_INF
-        if merged:
-            ext[np.isin(owner * self.c + label, merged)] = _NEG_INF
+        if merged:  # a handful of keys: a broadcast compare beats np.isin's sort
+            keys = owner * self.c + label
+            ext[(keys[:, None] == np.asarray(merged)[None, :]).any(1)] = _NEG_INF
         return owner, label, target, ext
 
     def best(self) -> tuple[int, ...] | None:
