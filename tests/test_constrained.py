@@ -210,3 +210,35 @@ def test_a_narrow_beam_finds_a_reading_that_needs_every_frame():
     p /= p.sum(1, keepdims=True)
     got = ctc_constrained_search(np.log(p), ITOS, compile_pattern("[ab]{4}", ITOS), 1)
     assert got is not None and got.text == "abab"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_ignore_case_searches_the_case_folded_lattice_exactly(seed):
+    """With ignore_case each letter's two cases count as one class: the result is the
+    accepted word of highest probability in the folded lattice (brute force), each letter
+    then written in the case the model preferred at its frame."""
+    import torch
+
+    from duguang_ocr.readout import Reader, ReadOptions
+
+    itos = ["", "a", "b", "A", "B"]
+    rng = np.random.default_rng(3000 + seed)
+    t = 2 + seed % 4
+    probs = random_probs(rng, t, 5)
+    folded = probs[:, :3].copy()
+    folded[:, 1:] += probs[:, 3:]
+    totals, _, _ = brute_force(folded)
+    ok = {lab: p for lab, p in totals.items() if "".join(ITOS[i] for i in lab) in {"ab", "b", "ba"}}
+    opts = ReadOptions().updated(lexicon=["AB", "b", "Ba"], ignore_case=True, beam_width=64)
+    (line,) = Reader(itos, 0.125).decode(torch.from_numpy(np.log(probs))[None], opts)
+    if not ok:
+        assert line.constraint_met is False
+        return
+    assert line.constraint_met
+    best = max(ok, key=ok.get)
+    assert line.text.lower() == "".join(ITOS[i] for i in best)
+    for ch, f in zip(line.text, line.char_frames):
+        lower, upper = itos.index(ch.lower()), itos.index(ch.upper())
+        assert probs[f, itos.index(ch)] == max(probs[f, lower], probs[f, upper])
+    assert line.char_confidences == pytest.approx([folded[f, itos.index(c.lower())]
+                                                   for c, f in zip(line.text, line.char_frames)])

@@ -195,6 +195,9 @@ def test_tall_crops_are_read_as_columns_unless_opted_out(tiny):
         assert all(0 <= y <= img.height for y in r.char_positions)
     wide = tiny.recognize(render("wide line"))
     assert wide.vertical is False
+    for shape in ((400, 1, 3), (300, 9, 3)):  # degenerate columns: read, never stuck
+        noise = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+        assert tiny.recognize(Image.fromarray(noise)).ok
 
 
 def test_cli_alternatives_and_constraints(tiny_model_dir, line_images, tmp_path, capsys):

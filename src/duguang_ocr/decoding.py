@@ -202,10 +202,9 @@ def _any_label(num_classes: int) -> Automaton:
 def _aligned_line(lp: np.ndarray, ids: list[int], itos: Sequence[str]) -> DecodedLine:
     """A :class:`DecodedLine` for labelling ``ids``, its frames and confidences from
     :func:`ctc_forced_align`, so they mean the same as greedy's."""
-    probs = np.exp(lp)
-    blank_mean = float(probs[:, BLANK].mean()) if lp.shape[0] else 0.0
+    blank_mean = float(np.exp(lp[:, BLANK]).mean()) if lp.shape[0] else 0.0
     frames, spans = _align(lp, ids) if ids else ([], [])
-    confs = probs[frames, ids].tolist() if ids else []
+    confs = np.exp(lp[frames, ids]).tolist() if ids else []  # not exp of all T x C
     return _assemble(ids, confs, frames, spans, itos, blank_mean)
 
 
@@ -262,10 +261,11 @@ def ctc_constrained_search(log_probs: torch.Tensor | np.ndarray, itos: Sequence[
         search (none exists in T frames, or the beam lost every one).
     """
     lp = _check_beam(beam_width, _to_float64(log_probs), length)
-    ids = prefix_search(lp, automaton, beam_width)
+    columns, compact = automaton.compact  # only the classes the automaton can emit
+    ids = prefix_search(lp[:, columns], compact, beam_width)
     if ids is None:
         return None
-    line = _aligned_line(lp, list(ids), itos)
+    line = _aligned_line(lp, columns[list(ids)].tolist(), itos)
     line.constraint_met = True
     return line
 

@@ -91,8 +91,11 @@ def prefix_search(lp: np.ndarray, automaton: Automaton, beam_width: int,
     if automaton.empty or automaton.min_left[automaton.start] > t_len:
         return None
     beam = _Beam(automaton, lp.shape[1], beam_width, np.log(prune) if prune > 0 else _NEG_INF)
+    # Per frame, the best any extension could add: the likeliest class the automaton uses.
+    ceiling = lp[:, automaton.used_labels].max(1) if automaton.used_labels.size else \
+        np.full(t_len, _NEG_INF)
     for t in range(t_len):
-        if not beam.step(lp[t], t_len - 1 - t):
+        if not beam.step(lp[t], t_len - 1 - t, ceiling[t]):
             return None
     return beam.best()
 
@@ -108,15 +111,22 @@ class _Beam:
         self.pb = np.array([0.0])  # log P(prefix, alignment ends in a blank)
         self.pnb = np.array([_NEG_INF])  # log P(prefix, alignment ends in its last label)
         self.last = np.array([-1])
+        self._family = _family(self.prefixes)
 
-    def step(self, row: np.ndarray, left: int) -> bool:
-        """Advance one frame (``left`` frames follow it); False if nothing survives."""
+    def step(self, row: np.ndarray, left: int, ceiling: float) -> bool:
+        """Advance one frame (``left`` frames follow it; no extension scores more than
+        ``ceiling`` above its prefix); False if nothing survives."""
         total = np.logaddexp(self.pb, self.pnb)
         stay_pb = total + row[BLANK]
         stay_pnb = np.where(self.last >= 0, self.pnb + row[np.maximum(self.last, 0)], _NEG_INF)
         merged = self._merge(row, total, stay_pnb)
         stay = np.logaddexp(stay_pb, stay_pnb)
         stay[self.a.min_left[self.states] > left] = _NEG_INF
+        if len(stay) == self.width and total.max() + ceiling < stay.min():
+            # A quiet frame (most are: blanks between and after characters): the beam is
+            # full and no new prefix can beat any of it, so the prefixes stay as they are.
+            self.pb, self.pnb = stay_pb, stay_pnb
+            return True
 
         # Wide automata (every class, or many): score only extensions that could reach an
         # optimistic guess of the beam's floor; if fewer than `width` candidates reach it,
@@ -151,22 +161,21 @@ class _Beam:
         self.pb = np.where(is_stay, stay_pb[parent], _NEG_INF)
         self.pnb = np.where(is_stay, stay_pnb[parent], ext[e])
         self.last = np.where(is_stay, self.last[parent], new_label)
+        self._family = _family(self.prefixes)
         return True
 
-    def _merge(self, row: np.ndarray, total: np.ndarray, stay_pnb: np.ndarray) -> list[int]:
+    def _merge(self, row: np.ndarray, total: np.ndarray, stay_pnb: np.ndarray) -> np.ndarray:
         """Add to ``stay_pnb`` the extensions that recreate a prefix already in the beam;
         return their keys (parent * C + label) so they are not scored again."""
-        index = {q: i for i, q in enumerate(self.prefixes)}
-        merged = []
-        for i, q in enumerate(self.prefixes):
-            p = index.get(q[:-1]) if q else None
-            if p is not None and row[q[-1]] >= self.log_prune:
-                base = self.pb[p] if q[-1] == self.last[p] else total[p]
-                stay_pnb[i] = np.logaddexp(stay_pnb[i], base + row[q[-1]])
-                merged.append(p * self.c + q[-1])
-        return merged
+        child, parent, label = self._family
+        if not child.size:
+            return child
+        base = np.where(label == self.last[parent], self.pb[parent], total[parent]) + row[label]
+        base[row[label] < self.log_prune] = _NEG_INF
+        stay_pnb[child] = np.logaddexp(stay_pnb[child], base)  # each child has one parent
+        return parent * self.c + label
 
-    def _extensions(self, row: np.ndarray, total: np.ndarray, left: int, merged: list[int],
+    def _extensions(self, row: np.ndarray, total: np.ndarray, left: int, merged: np.ndarray,
                     floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(owner, label, target, score) of the extensions that can reach ``floor``.
 
@@ -177,9 +186,9 @@ class _Beam:
                                                  self.log_prune)
         ext = np.where(label == self.last[owner], self.pb[owner], total[owner]) + row[label]
         ext[self.a.min_left[target] > left] = _NEG_INF
-        if merged:  # a handful of keys: a broadcast compare beats np.isin's sort
+        if merged.size:  # a handful of keys: a broadcast compare beats np.isin's sort
             keys = owner * self.c + label
-            ext[(keys[:, None] == np.asarray(merged)[None, :]).any(1)] = _NEG_INF
+            ext[(keys[:, None] == merged[None, :]).any(1)] = _NEG_INF
         return owner, label, target, ext
 
     def best(self) -> tuple[int, ...] | None:
@@ -187,6 +196,18 @@ class _Beam:
         final[~self.a.accepting[self.states]] = _NEG_INF
         i = int(np.argmax(final))
         return self.prefixes[i] if np.isfinite(final[i]) else None
+
+
+def _family(prefixes: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(child, parent, label) index arrays of the beam prefixes whose parent (the prefix
+    without its last label) is in the beam too; recomputed only when the beam changes."""
+    index = {q: i for i, q in enumerate(prefixes)}
+    rows = [(i, index[q[:-1]], q[-1]) for i, q in enumerate(prefixes) if q and q[:-1] in index]
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    child, parent, label = (np.array(x, dtype=np.int64) for x in zip(*rows))
+    return child, parent, label
 
 
 def _kth_best(scores: np.ndarray, k: int) -> float:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TALL_RATIO = 1.5
+MIN_CELL = 8  # px: narrower columns are not cut into cells
 VIEWS = ("stack", "rotate_ccw", "rotate_cw")
 
 
@@ -97,6 +98,8 @@ def cell_cuts(img: np.ndarray) -> list[int]:
     k = max(1, w // 5)
     smooth = np.convolve(ink, np.ones(k) / k, mode="same")
     cuts = [top]
+    if w < MIN_CELL:  # too narrow to hold a readable character: one cell
+        return [top, bottom]
     while bottom - cuts[-1] > 1.4 * w:
         rows = np.arange(cuts[-1] + int(0.6 * w), min(bottom - 1, cuts[-1] + int(1.4 * w)) + 1)
         tie = np.abs(rows - (cuts[-1] + w)) / max(w, 1) * 1e-3 * (smooth.max() + 1e-6)
