@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny random-weight model dirs and rendered line images, made per test run."""
+"""Shared fixtures: tiny random-weight model dirs and rendered line images, made per test run.
+
+Session fixtures are shared by many tests, so each checks at the end of the run that no test
+changed it (a test that needs a variant copies it into its own ``tmp_path``)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.helpers import font, make_model_dir, render
+from tests.helpers import dir_digest, font, make_model_dir, render
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,7 +24,10 @@ def _private_model_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    return make_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+    path = make_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+    before = dir_digest(path)
+    yield path
+    assert dir_digest(path) == before, "a test changed the shared tiny_model_dir"
 
 
 @pytest.fixture(scope="session")
@@ -36,5 +42,7 @@ def line_images(tmp_path_factory) -> dict[str, Path]:
     rgba = Image.new("RGBA", (200, 40), (0, 0, 0, 0))
     ImageDraw.Draw(rgba).text((4, 4), "rgba", fill=(0, 0, 0, 255), font=font(26))
     rgba.save(out.setdefault("rgba", d / "rgba.png"))
-    return out
+    before = dir_digest(d)
+    yield out
+    assert dir_digest(d) == before, "a test changed the shared line images"
 

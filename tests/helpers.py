@@ -88,3 +88,31 @@ def load_script(relpath: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def dir_digest(path: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``path``: a shared fixture's contents."""
+    import hashlib
+
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(path).rglob("*")) if p.is_file()}
+
+
+def recognizer_state(rec) -> tuple:
+    """What a test could change on a shared :class:`~duguang_ocr.Recognizer`: its options,
+    and its module's mode, layer types, attention paths and tensors."""
+    model = rec.model
+    modules = () if model is None else (
+        model.training, [type(m).__name__ for m in model.modules()],
+        [getattr(m, "fused", None) for m in model.modules()],
+        {k: v.detach().clone() for k, v in model.state_dict().items()})
+    return (rec.mode, rec.batch_size, rec.max_chunks, rec.options, rec.device, rec.dtype), modules
+
+
+def assert_same_recognizer(before: tuple, after: tuple) -> None:
+    """Fail if a shared recognizer changed while tests used it (see :func:`recognizer_state`)."""
+    assert before[0] == after[0], "a test changed a shared recognizer's settings"
+    if before[1]:
+        assert before[1][:3] == after[1][:3], "a test changed a shared recognizer's module"
+        for key, value in before[1][3].items():
+            assert torch.equal(after[1][3][key], value), f"a test changed shared weights {key}"

@@ -15,7 +15,7 @@ import torch
 
 from duguang_ocr import Recognizer
 from duguang_ocr.hub.modelscope import load_model_dir
-from tests.helpers import make_model_dir, render
+from tests.helpers import assert_same_recognizer, make_model_dir, recognizer_state, render
 
 TEXTS = {
     "short": "Hi 42",
@@ -41,7 +41,10 @@ def lines(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def rec(tiny_model_dir) -> Recognizer:
-    return Recognizer(tiny_model_dir, device="cpu", batch_size=4)
+    rec = Recognizer(tiny_model_dir, device="cpu", batch_size=4)
+    before = recognizer_state(rec)
+    yield rec
+    assert_same_recognizer(before, recognizer_state(rec))
 
 
 @pytest.fixture(scope="module")

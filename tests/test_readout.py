@@ -15,7 +15,7 @@ from duguang_ocr.pattern import PatternError
 from duguang_ocr.readout import ReadOptions, char_cells
 from duguang_ocr.textpolicy import apply_punctuation, apply_spaces
 from duguang_ocr.vertical import View, cell_cuts, is_tall, views
-from tests.helpers import font, render
+from tests.helpers import assert_same_recognizer, font, recognizer_state, render
 from tests.test_decoding import one_hot_line
 
 ITOS = ["", "a", "b", "c"]
@@ -140,7 +140,10 @@ def test_stack_cuts_between_characters_and_maps_back_to_rows():
 
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir):
-    return Recognizer.from_pretrained(tiny_model_dir, device="cpu", num_workers=0)
+    rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu", num_workers=0)
+    before = recognizer_state(rec)
+    yield rec
+    assert_same_recognizer(before, recognizer_state(rec))
 
 
 def test_alternatives_boxes_and_json(tiny, line_images):

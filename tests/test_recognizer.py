@@ -5,12 +5,15 @@ from PIL import Image
 
 from duguang_ocr import RecognitionResult, Recognizer
 from duguang_ocr.io import ImageLoadError
-from tests.helpers import as_bgr, render
+from tests.helpers import as_bgr, assert_same_recognizer, recognizer_state, render
 
 
 @pytest.fixture(scope="module")
 def rec(tiny_model_dir):
-    return Recognizer.from_pretrained(tiny_model_dir, device="cpu", batch_size=4)
+    rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu", batch_size=4)
+    before = recognizer_state(rec)
+    yield rec
+    assert_same_recognizer(before, recognizer_state(rec))
 
 
 def test_every_input_type_gives_the_same_text(rec, line_images):
