@@ -104,7 +104,8 @@ import requests
 import urllib3
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .netutil import root_cause
+from . import netutil
+from .netutil import BodyTooLarge, BodyTruncated, open_stream, read_body, root_cause
 
 __all__ = [
     "MAX_DOWNLOAD_BYTES",
@@ -124,7 +125,7 @@ MAX_PIXELS: int = 50_000_000
 MAX_DOWNLOAD_BYTES: int = 20 * 2**20
 """Default cap on the size of a downloaded body (20 MiB)."""
 
-MAX_REDIRECTS: int = 5
+MAX_REDIRECTS: int = netutil.MAX_REDIRECTS
 """Redirects :func:`fetch_url` follows before giving up (redirect loops end here)."""
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 20.0)
@@ -251,37 +252,22 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
         raise ImageLoadError(f"{what}: only http:// and https:// URLs can be fetched")
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
-    own = session is None
-    s = requests.Session() if own else session
-    if own:
-        s.max_redirects = MAX_REDIRECTS
+    chunks: list[bytes] = []
     try:
-        with s.get(url, stream=True, timeout=timeout,
-                   headers={"Accept": "image/*, */*;q=0.5"}) as r:
-            if len(r.history) > MAX_REDIRECTS:  # a caller's session may allow more
-                raise requests.TooManyRedirects()
+        with open_stream(url, timeout=timeout, session=session, max_redirects=MAX_REDIRECTS,
+                         headers={"Accept": "image/*, */*;q=0.5"}) as r:
             if r.status_code >= 400:
                 raise ImageLoadError(f"{what}: HTTP {r.status_code} {r.reason or ''}".rstrip())
             ctype = r.headers.get("Content-Type", "")
-            length = _content_length(r)
-            if length is not None and length > max_bytes:
-                raise ImageLoadError(
-                    f"{what}: Content-Length {length} B exceeds the {max_bytes} B limit "
-                    "(pass a larger max_bytes= to download it)")
-            chunks, total = [], 0
-            for chunk in r.iter_content(64 * 1024):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise ImageLoadError(
-                        f"{what}: body exceeds the {max_bytes} B limit "
-                        "(pass a larger max_bytes= to download it)")
-                chunks.append(chunk)
-            # urllib3 normally enforces Content-Length itself; this is the backstop. With a
-            # Content-Encoding the header counts compressed bytes, so it cannot be compared.
-            if length is not None and total < length and "Content-Encoding" not in r.headers:
-                raise ImageLoadError(
-                    f"{what}: download truncated, connection closed after {total} of "
-                    f"{length} B")
+            read_body(r, chunks.append, max_bytes=max_bytes)
+    except BodyTooLarge as e:
+        size = f"Content-Length {e.size} B exceeds" if e.declared else "body exceeds"
+        raise ImageLoadError(f"{what}: {size} the {max_bytes} B limit (pass a larger "
+                             "max_bytes= to download it)") from None
+    except BodyTruncated as e:
+        # urllib3 normally enforces Content-Length itself; this is the backstop.
+        raise ImageLoadError(f"{what}: download truncated, connection closed after "
+                             f"{e.received} of {e.expected} B") from None
     except requests.TooManyRedirects:
         raise ImageLoadError(
             f"{what}: too many redirects (more than {MAX_REDIRECTS})") from None
@@ -301,9 +287,6 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
         raise ImageLoadError(f"{what}: connection failed ({root_cause(e)})") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
         raise ImageLoadError(f"{what}: {type(e).__name__}: {e}") from None
-    finally:
-        if own:
-            s.close()
     data = b"".join(chunks)
     if not ctype.lower().startswith("image/") and not _looks_like_image(data):
         shown = ctype or "none sent"
@@ -311,11 +294,6 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
             f"{what}: not an image (Content-Type {shown!r}, {len(data)} B starting "
             f"{data[:32]!r})")
     return data, ctype
-
-
-def _content_length(r: requests.Response) -> int | None:
-    value = r.headers.get("Content-Length", "").strip()
-    return int(value) if value.isdigit() else None
 
 
 def _timeout_kind(e: requests.Timeout) -> str:

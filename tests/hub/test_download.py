@@ -42,6 +42,7 @@ FILES = {
     "vocab.txt": "的\n一\n是\nA\nb\n".encode(),
 }
 _ROUTE = re.compile(r"^/api/v1/models/(?P<model>.+)/repo$")
+_FILES_ROUTE = re.compile(r"^/api/v1/models/(?P<model>.+)/repo/files$")
 
 
 @dataclass
@@ -56,6 +57,9 @@ class FakeHub:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     #: delays download_file asked to sleep (sleeping itself is patched out).
     sleeps: list[float] = field(default_factory=list)
+    #: file name -> sha256 served by the file listing (None: no listing, like a bare mirror).
+    listing: dict[str, str] | None = None
+    listed: int = 0  # listing requests served
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, filename: str, model_id: str = MODEL_ID) -> str:
@@ -81,6 +85,12 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            if _FILES_ROUTE.match(parts.path) and hub.listing is not None:
+                with hub.lock:
+                    hub.listed += 1
+                files = [{"Path": n, "Type": "blob", "Sha256": s} for n, s in hub.listing.items()]
+                self._send(200, json.dumps({"Code": 200, "Data": {"Files": files}}).encode())
+                return
             match = _ROUTE.match(parts.path)
             query = parse_qs(parts.query)
             if not match or "FilePath" not in query:
@@ -168,6 +178,21 @@ def test_snapshot_download_fetches_every_file_and_marks_complete(
     assert manifest["files"]["pytorch_model.pt"] == len(FILES["pytorch_model.pt"])
     assert sorted(hub.requests) == sorted((MODEL_ID, "master", name) for name in MODEL_FILES)
     assert _leftovers(directory) == []
+
+
+def test_downloads_are_checked_against_the_hubs_sha256(hub: FakeHub, tmp_path: Path) -> None:
+    hub.listing = {name: hashlib.sha256(body).hexdigest() for name, body in FILES.items()}
+    directory = snapshot_download(MODEL_ID, endpoint=hub.endpoint, progress=False)
+    assert hub.listed == 1 and (directory / "vocab.txt").read_bytes() == FILES["vocab.txt"]
+
+    # The hub lists one digest and serves other bytes (a corrupted mirror): refused, nothing
+    # kept under the final name, and the other files are still fetched.
+    hub.listing["vocab.txt"] = "0" * 64
+    with pytest.raises(DownloadError, match="sha256 mismatch"):
+        snapshot_download(MODEL_ID, endpoint=hub.endpoint, cache_dir=tmp_path / "c2",
+                          progress=False)
+    fresh = snapshot_dir(MODEL_ID, cache_dir=tmp_path / "c2")
+    assert not (fresh / "vocab.txt").exists() and _leftovers(fresh) == []
 
 
 def test_second_snapshot_call_makes_no_request(hub: FakeHub) -> None:

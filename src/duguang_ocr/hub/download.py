@@ -8,7 +8,6 @@ never leaves a partial file under a final name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,13 +22,19 @@ from duguang_ocr.atomic import atomic_path, atomic_write_bytes, remove_stale_tem
 from duguang_ocr.hub.aliases import ALIASES, MODEL_FILES
 from duguang_ocr.hub.cache import OFFLINE_ENV, is_offline
 from duguang_ocr.hub.cache import cache_dir as _cache_root
-from duguang_ocr.netutil import root_cause
+from duguang_ocr.netutil import (
+    BodyTooLarge,
+    BodyTruncated,
+    content_length,
+    open_stream,
+    read_body,
+    root_cause,
+)
 from duguang_ocr.progress import progress_bar
 
 MODELSCOPE_ENDPOINT = "https://modelscope.cn"
 ENDPOINT_ENV = "DUGUANG_OCR_ENDPOINT"
 COMPLETE_MARKER = ".complete"
-USER_AGENT = "duguang-ocr (+requests)"
 
 #: ``(connect, read)`` seconds. A reachable hub connects in well under a second and sends
 #: its first byte within a few; these bound how long a dead or silent one can keep us waiting.
@@ -39,7 +44,6 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 15.0)
 #: ``retries * read timeout``.
 DEFAULT_DEADLINE: float = 30.0
 
-_CHUNK = 1 << 16
 _MAX_RETRY_AFTER = 30.0
 logger = logging.getLogger(__name__)
 # Network failures worth another attempt. ChunkedEncodingError is what requests raises when the
@@ -96,6 +100,44 @@ def file_url(
     )
 
 
+def files_url(model_id: str, revision: str = "master", endpoint: str | None = None) -> str:
+    """URL of ModelScope's file listing of a model revision (names, sizes, sha256).
+
+    >>> files_url("damo/m", endpoint="http://hub")
+    'http://hub/api/v1/models/damo/m/repo/files?Revision=master&Recursive=False'
+    """
+    return (f"{resolve_endpoint(endpoint)}/api/v1/models/{quote(model_id, safe='/')}/repo/files"
+            f"?Revision={quote(revision, safe='')}&Recursive=False")
+
+
+def hub_sha256(model_id: str, revision: str = "master", endpoint: str | None = None,
+               session: requests.Session | None = None) -> dict[str, str]:
+    """File name -> the sha256 the hub lists for it, so downloads are verified against it.
+
+    Best effort: a hub or mirror without the listing, or one that fails to answer it, gives
+    ``{}`` and the files are then checked by their length only.
+    """
+    chunks: list[bytes] = []
+    try:
+        with open_stream(files_url(model_id, revision, endpoint), timeout=DEFAULT_TIMEOUT,
+                         session=session) as response:
+            if response.status_code != 200:
+                return {}
+            read_body(response, chunks.append, max_bytes=1 << 22)
+        data = json.loads(b"".join(chunks))
+    except (requests.RequestException, BodyTooLarge, BodyTruncated, ValueError) as exc:
+        logger.debug("no file listing for %s: %s", model_id, exc)
+        return {}
+    files = (data.get("Data") or {}).get("Files") if isinstance(data, dict) else None
+    out = {}
+    for f in files if isinstance(files, list) else []:
+        name = isinstance(f, dict) and (f.get("Path") or f.get("Name"))
+        sha = isinstance(f, dict) and str(f.get("Sha256") or "").lower()
+        if name and sha and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+            out[name] = sha
+    return out
+
+
 def _retry_after_seconds(response: requests.Response) -> float | None:
     """Parse a numeric ``Retry-After`` header, capped so a hostile value cannot stall us."""
     value = response.headers.get("Retry-After", "").strip()
@@ -122,8 +164,8 @@ def _fetch_once(
         requests.ConnectionError, requests.Timeout: network failures (retried by the caller).
     """
     # Identity encoding keeps Content-Length equal to the bytes we count and hash.
-    headers = {"Accept-Encoding": "identity", "User-Agent": USER_AGENT}
-    with session.get(url, stream=True, timeout=timeout, headers=headers) as response:
+    with open_stream(url, timeout=timeout, session=session,
+                     headers={"Accept-Encoding": "identity"}) as response:
         status = response.status_code
         if status == 429 or status >= 500:
             raise _RetryableError(
@@ -134,31 +176,26 @@ def _fetch_once(
                 f"GET {url} failed with HTTP {status} ({response.reason}); client errors are "
                 "permanent, not retrying (check the model id, revision and file name)"
             )
-        length_header = response.headers.get("Content-Length")
-        expected_len = int(length_header) if length_header and length_header.isdigit() else None
+        bar = progress_bar(total=content_length(response), unit="B", unit_scale=True,
+                           unit_divisor=1024, desc=dest.name, progress=progress)
 
-        digest = hashlib.sha256()
-        received = 0
-        bar = progress_bar(total=expected_len, unit="B", unit_scale=True, unit_divisor=1024,
-                           desc=dest.name, progress=progress)
+        def write(chunk: bytes) -> None:
+            fh.write(chunk)
+            bar.update(len(chunk))
+
         try:
             with atomic_path(dest) as tmp, open(tmp, "wb") as fh:
-                for chunk in response.iter_content(chunk_size=_CHUNK):
-                    fh.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
+                try:
+                    body = read_body(response, write)
+                except BodyTruncated as exc:
+                    raise _RetryableError(f"truncated body from {url}: {exc}") from None
                 fh.flush()
-                if expected_len is not None and received != expected_len:
-                    raise _RetryableError(
-                        f"truncated body from {url}: got {received} of {expected_len} bytes"
-                    )
-                if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
+                if expected_sha256 is not None and body.sha256 != expected_sha256.lower():
                     # The body arrived whole (length checked), so a different digest means the
                     # expectation or the hosted file is wrong; retrying would not help.
                     raise DownloadError(
                         f"sha256 mismatch for {url}: expected {expected_sha256.lower()}, "
-                        f"got {digest.hexdigest()}"
+                        f"got {body.sha256}"
                     )
         finally:
             bar.close()
@@ -328,13 +365,15 @@ def _fetch_missing(model_id: str, revision: str, directory: Path, missing: list[
     directory.mkdir(parents=True, exist_ok=True)
     try:
         with requests.Session() as session:
+            sha256 = hub_sha256(model_id, revision, endpoint, session) if missing else {}
             for name in missing:
                 target = directory / name
                 remove_stale_temps(target)
                 # Module constants read at call time, so a deployment (or a test) can tune them.
                 download_file(file_url(model_id, name, revision, endpoint), target,
                               timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
-                              progress=progress, session=session)
+                              progress=progress, session=session,
+                              expected_sha256=sha256.get(name))
     except DownloadError as exc:
         _prune_empty_dirs(directory, directory.parents[2])
         still = [name for name in missing if not (directory / name).is_file()]
