@@ -7,8 +7,8 @@ punctuation widths, four fonts) and on shared/realtest/mixed_fixtures this print
    shared/realtest/en_print, to check English lines are not hurt);
 2. for neighbouring characters read right (matched to the label), how often each rule
    decides "space or not" right: the model's greedy spaces, the blank gap between them
-   (line heights), the space probability in that gap (how ``textpolicy.SPACE_PROB`` and
-   ``SPACE_GAP`` were chosen);
+   (line heights), the space probability in that gap (how ``textpolicy.SPACE_PROB`` was
+   chosen, and why no gap threshold is used);
 3. how well ``char_boxes`` and ``char_positions`` locate the rendered characters.
 
     python benchmarks/bench_output_policy.py [--model DIR] [--n 200] [--realtest DIR]
@@ -93,7 +93,7 @@ def gap_analysis(rec, sets: dict[str, tuple[list, list[str]]]) -> None:
         rules[f"gap >= {thr} line heights"] = lambda f, t=thr: f[:, 0] >= t - 1e-9
     for p in (0.02, 0.05, 0.1, 0.5):
         rules[f"space prob in gap >= {p}"] = lambda f, p=p: (f[:, 1] >= p) & (f[:, 0] > 0)
-    rules["auto: prob >= 0.05 or gap >= 1 line height"] = (
+    rules["space prob >= 0.05 or gap >= 1 line height"] = (
         lambda f: ((f[:, 1] >= 0.05) & (f[:, 0] > 0)) | (f[:, 0] >= 1.0 - 1e-9))
     for name, rule in rules.items():
         cells = [f"{np.mean(rule(f) == (f[:, 3] > 0)):.1%} of {len(f)}" for f in feats.values()]

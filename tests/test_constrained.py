@@ -230,7 +230,7 @@ def test_ignore_case_searches_the_case_folded_lattice_exactly(seed):
     totals, _, _ = brute_force(folded)
     ok = {lab: p for lab, p in totals.items() if "".join(ITOS[i] for i in lab) in {"ab", "b", "ba"}}
     opts = ReadOptions().updated(lexicon=["AB", "b", "Ba"], ignore_case=True, beam_width=64)
-    (line,) = Reader(itos, 0.125).decode(torch.from_numpy(np.log(probs))[None], opts)
+    (line,) = Reader(itos).decode(torch.from_numpy(np.log(probs))[None], opts)
     if not ok:
         assert line.constraint_met is False
         return

@@ -59,19 +59,21 @@ def _line(text, spans, evidence=None):
                        spans, None, None, evidence)
 
 
-def test_spaces_auto_uses_space_evidence_and_wide_gaps_never_between_wide_chars():
-    # a|b: no gap; b|c: 2 blank frames with space evidence; c|d: 8 blank frames (1 line
-    # height at 1/8 per frame), no evidence; 中 文: a model space between two wide chars.
+def test_spaces_auto_adds_evidenced_spaces_and_never_spaces_wide_chars():
+    # a|b: touching spans; b|c: 2 blank frames with space evidence 0.3; c|d: 8 blank frames
+    # (a wide gap) without evidence; 中 文: a model space between two wide characters.
     line = _line("abcd中 文", [(0, 0), (1, 1), (4, 4), (13, 13), (15, 15), (17, 17), (19, 19)],
                  evidence=[0.0, 0.3, 0.0, 0.0, 0.0, 0.0])
-    out = apply_spaces(line, "auto", 0.125, line.space_evidence)
-    assert out.text == "ab c d中文"
+    out = apply_spaces(line, "auto", line.space_evidence)
+    assert out.text == "ab cd中文"
     assert len(out.char_confidences) == len(out.char_spans) == len(out.text)
     assert out.char_spans[2] == (2, 3)  # the inserted space spans the blank frames
-    assert apply_spaces(line, "none", 0.125).text == "abcd中文"
-    assert apply_spaces(line, "model", 0.125) is line
-    low = _line("ab", [(0, 0), (3, 3)], evidence=[0.01])
-    assert apply_spaces(low, "auto", 0.125, low.space_evidence).text == "ab"
+    assert apply_spaces(line, "none").text == "abcd中文"
+    assert apply_spaces(line, "model") is line
+    low = _line("ab", [(0, 0), (3, 3)], evidence=[0.04])
+    assert apply_spaces(low, "auto", low.space_evidence).text == "ab"
+    kept = _line("a b", [(0, 0), (2, 2), (4, 4)], evidence=[0.0, 0.0])
+    assert apply_spaces(kept, "auto", kept.space_evidence).text == "a b"  # the model's own
 
 
 @pytest.mark.parametrize(("text", "auto", "full", "half"), [

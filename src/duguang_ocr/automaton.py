@@ -63,7 +63,12 @@ class Automaton:
         each label replaced by its position in ``columns``. A search over ``lp[:, columns]``
         is the same search over 40 columns instead of 7,000."""
         columns = np.concatenate([[0], self.used_labels]).astype(np.int64)
-        return columns, replace(self, labels=np.searchsorted(columns, self.labels))
+        return columns, self.relabel(columns)
+
+    def relabel(self, columns: np.ndarray) -> Automaton:
+        """This automaton over ``lp[:, columns]``: each label replaced by its position in
+        ``columns`` (sorted, holding every label)."""
+        return replace(self, labels=np.searchsorted(columns, self.labels))
 
     @property
     def empty(self) -> bool:
@@ -186,31 +191,17 @@ class CaseFold:
 
     Attributes:
         itos: the folded vocabulary: upper-case letters with a lower-case class emit ''.
-        upper, lower: the class ids of each folded pair.
+        upper_of: lower-case class id -> its upper-case twin's.
     """
 
     def __init__(self, itos: Sequence[str]):
         ids = {s: i for i, s in enumerate(itos) if i and len(s) == 1}
         pairs = [(i, ids[s.lower()]) for s, i in ids.items()
                  if s != s.lower() and len(s.lower()) == 1 and s.lower() in ids]
-        self.upper = np.array([u for u, _ in pairs], dtype=np.int64)
-        self.lower = np.array([lo for _, lo in pairs], dtype=np.int64)
+        self.upper_of = {lo: u for u, lo in pairs}
         self.itos = list(itos)
-        for u in self.upper:
+        for u, _ in pairs:
             self.itos[u] = ""
-        self._case = dict(zip(self.lower.tolist(), self.upper.tolist()))
-
-    def fold(self, lp: np.ndarray) -> np.ndarray:
-        """(T, C) log-probabilities with each pair's mass on its lower-case class."""
-        out = lp.copy()
-        out[:, self.lower] = np.logaddexp(lp[:, self.lower], lp[:, self.upper])
-        out[:, self.upper] = -np.inf
-        return out
-
-    def restore(self, ids: Sequence[int], frames: Sequence[int], lp: np.ndarray) -> list[int]:
-        """Each folded letter back in the case the model preferred at its frame."""
-        return [self._case[i] if i in self._case and lp[f, self._case[i]] > lp[f, i] else i
-                for i, f in zip(ids, frames)]
 
 
 def any_of(itos: Sequence[str], keep: np.ndarray) -> Automaton:

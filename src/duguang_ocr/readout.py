@@ -146,11 +146,11 @@ class Reader:
     milliseconds to a second, decoding a line with it well under that.
     """
 
-    def __init__(self, itos: Sequence[str], frame_height: float):
+    def __init__(self, itos: Sequence[str]):
         self.itos = itos
-        self.frame_height = frame_height  # one frame's width / the line height
         self._automata: dict[tuple, fsa.Automaton | None] = {}
         self._fold: fsa.CaseFold | None = None
+        self._lattices: dict[int, _SubLattice] = {}
         self._spaces = [i for i, s in enumerate(itos) if s == " "]
 
     @property
@@ -209,29 +209,23 @@ class Reader:
 
     def _constrained(self, log_probs: torch.Tensor, opts: ReadOptions,
                      automaton: fsa.Automaton) -> list[DecodedLine]:
-        lp = log_probs.double().numpy()
+        sub = self._lattices.get(id(automaton))
+        if sub is None or sub.automaton_of is not automaton:
+            sub = _SubLattice(automaton, self.itos, self.fold if opts.ignore_case else None)
+            self._lattices = {id(automaton): sub}
+        # Only the ~40 columns the automaton can use go to float64, not all 7,000.
+        lp = log_probs[..., torch.from_numpy(sub.columns)].double().numpy()
         width = max(opts.beam_width, CONSTRAINED_BEAM)
         lines = []
-        for row in lp:
-            if opts.ignore_case:
-                line = ctc_constrained_search(self.fold.fold(row), self.fold.itos, automaton,
-                                              width)
-                if line is not None:
-                    line = self._restore_case(line, row)
-            else:
-                line = ctc_constrained_search(row, self.itos, automaton, width)
+        for i, row in enumerate(lp):
+            line = sub.search(row, width)
             if line is None:  # nothing matched: the unconstrained reading, flagged
-                line = (ctc_beam_search(row, self.itos, opts.beam_width) if opts.beam_width > 1
-                        else ctc_greedy(np.exp(row)[None], self.itos)[0])
+                full = log_probs[i].double().numpy()
+                line = (ctc_beam_search(full, self.itos, opts.beam_width) if opts.beam_width > 1
+                        else ctc_greedy(np.exp(full)[None], self.itos)[0])
                 line.constraint_met = False
             lines.append(line)
         return lines
-
-    def _restore_case(self, line: DecodedLine, row: np.ndarray) -> DecodedLine:
-        """A reading of the folded lattice with each letter in its likelier case (its
-        confidence stays the folded, case-blind probability)."""
-        ids = self.fold.restore(line.ids, line.char_frames, row)
-        return replace(line, ids=ids, text="".join(self.itos[i] for i in ids))
 
     def result(self, line: DecodedLine, opts: ReadOptions,
                calibration: Callable[[LineFeatures], float] | None,
@@ -250,7 +244,7 @@ class Reader:
         features = line_features(line.char_confidences, line.confidence, line.log_peak or 0.0)
         confidence = calibration(features) if calibration is not None else features.raw
         if not line.constraint_met:  # a text built to satisfy a constraint stays as it is
-            line = apply_spaces(line, opts.spaces, self.frame_height, line.space_evidence)
+            line = apply_spaces(line, opts.spaces, line.space_evidence)
             line = apply_punctuation(line, opts.punctuation)
         return RecognitionResult(
             text=line.text,
@@ -284,3 +278,45 @@ def char_cells(spans: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
         right = mids[i] if i < len(mids) else centre + (centre - mids[-1])
         cells.append((left, right))
     return cells
+
+
+class _SubLattice:
+    """The part of the lattice a constrained decode reads: the blank, the classes the
+    automaton can emit and, case-insensitively, their upper-case twins.
+
+    Gathering these few dozen columns before anything else keeps a constrained line's cost
+    independent of the vocabulary size. With a :class:`~duguang_ocr.automaton.CaseFold`
+    each twin's probability is added to its lower-case class before the search and each
+    letter gets its likelier case back after it (the confidence stays case-blind).
+    """
+
+    def __init__(self, automaton: fsa.Automaton, itos: Sequence[str],
+                 fold: fsa.CaseFold | None):
+        self.automaton_of = automaton
+        used = automaton.used_labels.tolist()
+        twins = [fold.upper_of[c] for c in used if c in fold.upper_of] if fold else []
+        self.columns = np.unique(np.array([0, *used, *twins], dtype=np.int64))
+        self.itos = [itos[c] for c in self.columns]
+        search_itos = fold.itos if fold else itos
+        self.search_itos = [search_itos[c] for c in self.columns]
+        self.automaton = automaton.relabel(self.columns)
+        pos = {int(c): k for k, c in enumerate(self.columns)}
+        pairs = [(pos[c], pos[fold.upper_of[c]]) for c in used if fold and c in fold.upper_of]
+        self.lower = np.array([lo for lo, _ in pairs], dtype=np.int64)
+        self.upper = np.array([up for _, up in pairs], dtype=np.int64)
+        self.upper_of = dict(pairs)
+
+    def search(self, lp: np.ndarray, width: int) -> DecodedLine | None:
+        """The constrained reading of one line's (T, columns) log-probabilities."""
+        folded = lp
+        if self.upper.size:
+            folded = lp.copy()
+            folded[:, self.lower] = np.logaddexp(lp[:, self.lower], lp[:, self.upper])
+            folded[:, self.upper] = -np.inf
+        line = ctc_constrained_search(folded, self.search_itos, self.automaton, width)
+        if line is None:
+            return None
+        ids = [self.upper_of[i] if i in self.upper_of and lp[f, self.upper_of[i]] > lp[f, i]
+               else i for i, f in zip(line.ids, line.char_frames)]
+        return replace(line, ids=self.columns[ids].tolist(),
+                       text="".join(self.itos[i] for i in ids))

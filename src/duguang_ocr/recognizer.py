@@ -28,7 +28,7 @@ from .backends import (
     make_backend,
 )
 from .calibration import read_calibration
-from .chunking import FRAME_PX, ChunkGeometry, plan_passes
+from .chunking import ChunkGeometry, plan_passes
 from .devices import resolve_device
 from .hub.modelscope import ModelSpec, load_model_dir
 from .prefetch import Prefetcher, default_num_workers
@@ -171,7 +171,7 @@ class Recognizer:
         self.options = ReadOptions().updated(beam_width=beam_width, **(policies | options))
         # The model's calibration map (None: confidences are raw scores); see calibration.py.
         self.calibration = read_calibration(spec.raw)
-        self._reader = Reader(vocab.itos, FRAME_PX / spec.img_height)
+        self._reader = Reader(vocab.itos)
 
     @classmethod
     def from_pretrained(

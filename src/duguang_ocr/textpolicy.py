@@ -14,15 +14,15 @@ Spaces (``spaces=``):
   hangul, full-width punctuation): the model's spaces there are removed. Between any other
   two neighbours the model's own spaces are kept, and a space is inserted where the model
   gave the space class at least :data:`SPACE_PROB` in some blank frame between the two
-  (greedy decoding writes a space only where it is the likeliest class), or where that
-  blank gap is at least :data:`SPACE_GAP` line heights wide.
+  (greedy decoding writes a space only where it is the likeliest class).
 
-Why those rules (``benchmarks/bench_output_policy.py``, README): on real printed English
-lines and on rendered mixed lines, the gap's width alone decides a space right for 92-95% of
-neighbour pairs at its best threshold (wide letters such as "m" leave gaps as wide as a
-space), the model's greedy spaces for 96%, and "space probability in the gap >= 0.05" for
-99.4% (English) and 97.3% (mixed); a 1-line-height gap adds spaces the model has no
-evidence for without costing any measured pair.
+Why evidence and not geometry (``benchmarks/bench_output_policy.py``, README): measured on
+real printed English lines and rendered mixed lines with both default models, the blank
+gap's width (in line heights) decides "space or not" right for at best 86-94% of neighbour
+pairs (wide letters such as "m" leave gaps as wide as a space; a plate's separator dot
+leaves a wider one), the model's greedy spaces for 96-99.7%, and "space probability in the
+gap >= 0.05" for 97.3-99.9%. A gap threshold on top of the evidence rule changed no measured
+pair and put a space into plates, so there is none.
 
 Punctuation (``punctuation=``), for the pairs in :data:`HALF_TO_FULL` (and, for ``"half"``,
 every full-width ASCII variant U+FF01-FF5E):
@@ -47,10 +47,8 @@ SPACES = ("model", "auto", "none")
 PUNCTUATION = ("keep", "auto", "full", "half")
 
 # spaces="auto" writes a space between two non-wide neighbours when the space class has at
-# least this probability in a blank frame between them ...
+# least this probability in a blank frame between them.
 SPACE_PROB = 0.05
-# ... or when the blank gap between their frame spans is this many line heights wide.
-SPACE_GAP = 1.0
 
 HALF_TO_FULL = {",": "，", ".": "。", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（",
                 ")": "）"}
@@ -103,18 +101,15 @@ def space_evidence(line: DecodedLine, probs: np.ndarray, space_ids: list[int]) -
             for a, b in zip(line.char_spans, line.char_spans[1:])]
 
 
-def apply_spaces(line: DecodedLine, mode: str, frame_height: float,
-                 evidence: list[float] | None = None, gap: float = SPACE_GAP,
+def apply_spaces(line: DecodedLine, mode: str, evidence: list[float] | None = None,
                  prob: float = SPACE_PROB) -> DecodedLine:
     """Apply a ``spaces=`` policy (module docstring).
 
     Args:
         line: a decoded line with ``char_spans``.
         mode: one of :data:`SPACES`.
-        frame_height: one CTC frame's width as a fraction of the line height (4 px frames
-            on a 32-px-high input: 0.125).
-        evidence: for ``"auto"``, :func:`space_evidence` of the line (None: gaps only).
-        gap: the blank gap, in line heights, from which ``"auto"`` writes a space.
+        evidence: for ``"auto"``, :func:`space_evidence` of the line (None: no spaces are
+            added, the model's between wide characters still go).
         prob: the space probability in the gap from which ``"auto"`` writes a space.
 
     An inserted space spans the blank frames between its neighbours, with the mean of
@@ -134,7 +129,7 @@ def apply_spaces(line: DecodedLine, mode: str, frame_height: float,
                 is_wide(prev[0]) or is_wide(c[0])):
             blank = c[3][0] - prev[3][1] - 1
             seen = evidence[i - 1] if evidence is not None else 0.0
-            if blank * frame_height >= gap or (blank > 0 and seen >= prob):
+            if blank > 0 and seen >= prob:
                 span = (prev[3][1] + 1, c[3][0] - 1)
                 alts = None if line.alternatives is None else []
                 out.append((" ", (prev[1] + c[1]) / 2, (span[0] + span[1]) // 2, span, alts))
