@@ -91,10 +91,10 @@ def gap_analysis(rec, sets: dict[str, tuple[list, list[str]]]) -> None:
     rules = {"model (greedy spaces)": lambda f: f[:, 2] > 0}
     for thr in (0.375, 0.5, 0.625, 0.75, 1.0):
         rules[f"gap >= {thr} line heights"] = lambda f, t=thr: f[:, 0] >= t - 1e-9
-    for p in (0.02, 0.05, 0.1, 0.5):
+    for p in (0.02, 0.05, 0.1, 0.2, 0.5):
         rules[f"space prob in gap >= {p}"] = lambda f, p=p: (f[:, 1] >= p) & (f[:, 0] > 0)
-    rules["space prob >= 0.05 or gap >= 1 line height"] = (
-        lambda f: ((f[:, 1] >= 0.05) & (f[:, 0] > 0)) | (f[:, 0] >= 1.0 - 1e-9))
+    rules["space prob >= 0.2 or gap >= 1 line height"] = (
+        lambda f: ((f[:, 1] >= 0.2) & (f[:, 0] > 0)) | (f[:, 0] >= 1.0 - 1e-9))
     for name, rule in rules.items():
         cells = [f"{np.mean(rule(f) == (f[:, 3] > 0)):.1%} of {len(f)}" for f in feats.values()]
         print(f"| {name} | " + " | ".join(cells) + " |")
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {rec.spec.variant} ({args.model or 'embedded default'})")
     lines = mixed_lines(args.n, args.seed)
     sets = {"rendered mixed": ([ln.image for ln in lines], [ln.text for ln in lines])}
-    for subset in ("mixed_fixtures", "en_print"):
+    for subset in ("mixed_fixtures", "en_print", "plate_zh"):
         if (Path(args.realtest) / subset).is_dir():
             items = list(iter_labelled(Path(args.realtest) / subset))
             sets[subset] = ([x for _, x, _ in items], [t for _, _, t in items])

@@ -32,3 +32,11 @@ result = rec.recognize(here / "en_hello.png")
 print(result.text, round(result.confidence, 3))
 for ch, conf, x in zip(result.text, result.char_confidences, result.char_positions):
     print(f"  {ch!r} conf={conf:.2f} x={x:.0f}px")
+
+# Alternatives per character, character boxes, and readings held to a pattern or word list.
+result = rec.recognize(here / "en_hello.png", alternatives=3)
+for ch, alts, (x0, x1) in zip(result.text, result.alternatives, result.char_boxes):
+    print(f"  {ch!r} x={x0:.0f}..{x1:.0f}px  " + "  ".join(f"{c!r} {p:.2f}" for c, p in alts))
+print(rec(here / "en_hello.png", pattern=r"[A-Za-z]+, [a-z]+! \d{4}"))
+print(rec(here / "en_hello.png", lexicon=["hello", "world"], lexicon_mode="words",
+          ignore_case=True, allowed_chars="helowrdHELOWRD "))  # no match: constraint_met=False

@@ -242,3 +242,28 @@ def test_ignore_case_searches_the_case_folded_lattice_exactly(seed):
         assert probs[f, itos.index(ch)] == max(probs[f, lower], probs[f, upper])
     assert line.char_confidences == pytest.approx([folded[f, itos.index(c.lower())]
                                                    for c, f in zip(line.text, line.char_frames)])
+
+
+def test_a_forced_reading_pays_for_the_evidence_it_overrides():
+    """Greedy reads "ab"; a lexicon of ["b"] forces "b": its characters are confident, but
+    the line is log P("ab") - log P("b") less likely, which the confidence must reflect."""
+    import torch
+
+    from duguang_ocr.calibration import line_features
+    from duguang_ocr.readout import Reader, ReadOptions
+
+    p = np.array([[0.05, 0.9, 0.03, 0.02], [0.9, 0.04, 0.03, 0.03],
+                                  [0.05, 0.03, 0.9, 0.02], [0.9, 0.04, 0.03, 0.03]])
+    lp = np.log(p)
+    reader = Reader(ITOS)
+    (free,) = reader.decode(torch.from_numpy(lp)[None], ReadOptions())
+    (forced,) = reader.decode(torch.from_numpy(lp)[None], ReadOptions().updated(lexicon=["b"]))
+    assert free.text == "ab" and free.constraint_cost == 0.0
+    assert forced.text == "b" and forced.constraint_met
+    want = ctc_sequence_log_prob(lp, [1, 2]) - ctc_sequence_log_prob(lp, [2])
+    assert forced.constraint_cost == pytest.approx(want) and want > 2
+    raw = line_features(forced.char_confidences, forced.confidence, 0.0,
+                        forced.constraint_cost).raw
+    assert raw == pytest.approx(p[2, 2] * np.exp(-want))
+    (same,) = reader.decode(torch.from_numpy(lp)[None], ReadOptions().updated(lexicon=["ab"]))
+    assert same.constraint_cost == 0.0  # the constraint changed nothing

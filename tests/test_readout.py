@@ -70,7 +70,7 @@ def test_spaces_auto_adds_evidenced_spaces_and_never_spaces_wide_chars():
     assert out.char_spans[2] == (2, 3)  # the inserted space spans the blank frames
     assert apply_spaces(line, "none").text == "abcd中文"
     assert apply_spaces(line, "model") is line
-    low = _line("ab", [(0, 0), (3, 3)], evidence=[0.04])
+    low = _line("ab", [(0, 0), (3, 3)], evidence=[0.19])
     assert apply_spaces(low, "auto", low.space_evidence).text == "ab"
     kept = _line("a b", [(0, 0), (2, 2), (4, 4)], evidence=[0.0, 0.0])
     assert apply_spaces(kept, "auto", kept.space_evidence).text == "a b"  # the model's own

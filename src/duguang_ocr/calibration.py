@@ -69,9 +69,13 @@ class LineFeatures:
 
 
 def line_features(char_confidences: Sequence[float], empty_confidence: float,
-                  log_peak: float) -> LineFeatures:
+                  log_peak: float, constraint_cost: float = 0.0) -> LineFeatures:
+    """The features of one reading; ``constraint_cost`` (see
+    :attr:`~duguang_ocr.decoding.DecodedLine.constraint_cost`) lowers the raw score of a
+    reading a constraint moved away from the model's own."""
     conf = list(char_confidences) or [empty_confidence]
-    return LineFeatures(float(np.sum(np.log(np.clip(conf, 1e-12, 1.0)))), float(log_peak))
+    log_raw = float(np.sum(np.log(np.clip(conf, 1e-12, 1.0)))) - max(0.0, constraint_cost)
+    return LineFeatures(log_raw, float(log_peak))
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ class DecodedLine:
         log_peak: mean over the line's frames of the log-probability of the likeliest
             class (filled by the reader; a calibration feature, see
             :mod:`duguang_ocr.calibration`).
+        constraint_cost: for a constrained reading, how much likelier (log, >= 0) the
+            model found its own best-path text than this one: the evidence a constraint
+            overrode, which the confidence must pay (a word forced out of a whole line has
+            confident characters but a huge cost). 0 otherwise.
     """
 
     text: str
@@ -70,6 +74,7 @@ class DecodedLine:
     constraint_met: bool | None = None
     space_evidence: list[float] | None = None
     log_peak: float | None = None
+    constraint_cost: float = 0.0
 
 
 def _to_float64(x) -> np.ndarray:

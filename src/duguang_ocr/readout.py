@@ -25,6 +25,7 @@ from .decoding import (
     ctc_beam_search_batch,
     ctc_constrained_search,
     ctc_greedy,
+    ctc_sequence_log_prob,
 )
 from .pattern import compile_pattern
 from .results import RecognitionResult
@@ -219,7 +220,9 @@ class Reader:
         lines = []
         for i, row in enumerate(lp):
             line = sub.search(row, width)
-            if line is None:  # nothing matched: the unconstrained reading, flagged
+            if line is not None:
+                line.constraint_cost = _cost(log_probs[i], line.ids)
+            else:  # nothing matched: the unconstrained reading, flagged
                 full = log_probs[i].double().numpy()
                 line = (ctc_beam_search(full, self.itos, opts.beam_width) if opts.beam_width > 1
                         else ctc_greedy(np.exp(full)[None], self.itos)[0])
@@ -241,7 +244,8 @@ class Reader:
                 leading edge) -> coordinate in the original image.
             vertical: the line was read as a column (coordinates are y).
         """
-        features = line_features(line.char_confidences, line.confidence, line.log_peak or 0.0)
+        features = line_features(line.char_confidences, line.confidence, line.log_peak or 0.0,
+                                 line.constraint_cost)
         confidence = calibration(features) if calibration is not None else features.raw
         if not line.constraint_met:  # a text built to satisfy a constraint stays as it is
             line = apply_spaces(line, opts.spaces, line.space_evidence)
@@ -278,6 +282,22 @@ def char_cells(spans: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
         right = mids[i] if i < len(mids) else centre + (centre - mids[-1])
         cells.append((left, right))
     return cells
+
+
+def _cost(log_probs: torch.Tensor, ids: list[int]) -> float:
+    """log P(best-path text) - log P(``ids``) over one line's (T, C) log-probabilities,
+    floored at 0 (CTC forward sums over the few columns either labelling uses)."""
+    best = log_probs.argmax(-1)
+    keep = (best != 0) & torch.cat([torch.ones(1, dtype=torch.bool), best[1:] != best[:-1]])
+    own = best[keep].tolist()
+    if own == list(ids):
+        return 0.0
+    columns = sorted({0, *own, *ids})
+    pos = {c: k for k, c in enumerate(columns)}
+    lp = log_probs[:, torch.tensor(columns)].double().numpy()
+    gap = (ctc_sequence_log_prob(lp, [pos[c] for c in own])
+           - ctc_sequence_log_prob(lp, [pos[c] for c in ids]))
+    return max(0.0, float(gap)) if np.isfinite(gap) else 0.0
 
 
 class _SubLattice:
