@@ -32,7 +32,7 @@ from .results import RecognitionResult
 from .textpolicy import PUNCTUATION, SPACES, apply_punctuation, apply_spaces, space_evidence
 
 LEXICON_MODES = ("line", "words")
-# Beam width of a constrained decode when the recognizer's own is narrower. Measured with
+# Beam width of a constrained decode unless one (> 1) is asked for. Measured with
 # the embedded convnextvit_nano (benchmarks/bench_constrained.py): IIIT5K with a 1,000-word
 # lexicon reads 71.4 / 73.1 / 73.6 % of words at beams 8 / 16 / 32 for 2.8 / 3.8 / 4.8 ms
 # of CPU per line over greedy decoding; plates gain nothing past 8.
@@ -45,7 +45,8 @@ class ReadOptions:
     :meth:`Recognizer.recognize <duguang_ocr.Recognizer.recognize>` (README "Decoding and
     output options").
 
-    * ``beam_width``: 1 greedy, > 1 prefix beam search.
+    * ``beam_width``: 1 greedy, > 1 prefix beam search (constrained decoding always
+      searches: with :data:`CONSTRAINED_BEAM` prefixes unless a beam > 1 is given).
     * ``alternatives=k``: per character up to k ``(char, probability)`` pairs.
     * ``allowed_chars``/``blocked_chars``: strings of characters the text may only /
       may never contain.
@@ -216,7 +217,7 @@ class Reader:
             self._lattices = {id(automaton): sub}
         # Only the ~40 columns the automaton can use go to float64, not all 7,000.
         lp = log_probs[..., torch.from_numpy(sub.columns)].double().numpy()
-        width = max(opts.beam_width, CONSTRAINED_BEAM)
+        width = opts.beam_width if opts.beam_width > 1 else CONSTRAINED_BEAM
         lines = []
         for i, row in enumerate(lp):
             line = sub.search(row, width)
