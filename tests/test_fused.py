@@ -41,7 +41,7 @@ def test_fused_linear_rejects_unknown_activation():
         FusedLinear(nn.Linear(2, 2), "relu")
 
 
-@pytest.mark.parametrize("variant", ["convnextvit_test", "crnn_lite", "lightweight_edge"])
+@pytest.mark.parametrize("variant", ["convnextvit_test", "crnn_lite"])
 def test_fused_copy_gives_the_same_logits_and_shares_weights(variant):
     torch.manual_seed(0)
     model = create_model(variant, num_classes=30).eval()
