@@ -60,7 +60,7 @@ RULES = {
 def main(argv: list[str] | None = None) -> int:
     from duguang_ocr import Recognizer
     from duguang_ocr.io import load_image
-    from duguang_ocr.vertical import views
+    from duguang_ocr.vertical import is_tall, views
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None)
@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         cells = [cell(acc[0], exact[0]), cell(np.array(on), np.array(on) == 1.0),
                  cell(acc.max(0), exact.any(0))]
         cells += [cell(a, e) for a, e in zip(acc, exact)]
+        tall = np.array([is_tall(*a.shape[:2]) for a in arrays])
         for rule in RULES.values():
-            pick = np.array([[rule(r) for r in rs] for rs in readings]).argmax(0)
+            scores = np.array([[rule(r) for r in rs] for rs in readings])
+            scores[1:, ~tall] = -1.0  # as the recognizer: only tall crops get views
+            pick = scores.argmax(0)
             cells.append(cell(acc[pick, cols], exact[pick, cols]))
         print(f"| {name} | {len(images)} | " + " | ".join(cells) + " |")
     return 0
