@@ -71,6 +71,11 @@ class SynthLines:
         self.max_chars, self.max_width = max_chars, max_width
         self.curriculum = dict(curriculum or {})
         self.plates = plates
+        if plates:
+            from ..synth.plates import DIGITS, LETTERS, PROVINCES
+
+            # Plates need their characters in the vocabulary, or their labels would be lost.
+            self.plates *= set(PROVINCES + LETTERS + DIGITS) <= set(self.symbols)
         check_curriculum(self.curriculum)
         self._gens: dict[str, Any] | None = None  # built lazily, in each worker process
 
@@ -114,18 +119,12 @@ class SynthLines:
         if stage == "mixed":
             stage = "ascii" if position % 2 else "full"
         seed = self.seed + 7919 * run_seed
-        if stage == "full" and self.plates and self._plate_ok:
+        if stage == "full" and self.plates:
             rng = np.random.default_rng([seed, position, 1])
             if rng.random() < self.plates:
                 return self._plate(rng)
         gen = gens.get(stage, gens["full"])
         return gen(seed, position)
-
-    @property
-    def _plate_ok(self) -> bool:
-        from ..synth.plates import DIGITS, LETTERS, PROVINCES
-
-        return set(PROVINCES + LETTERS + DIGITS) <= set(self.symbols)
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         from ..synth.plates import plate_text, render_plate

@@ -56,10 +56,11 @@ def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
     """Draw ``text`` (from :func:`plate_text`) as a degraded plate crop, H x W x 3 RGB."""
     from ..data.augment import augment_line
 
-    green = len(text) == 8
-    weights = np.array([s[2] for s in STYLES[:2]] if not green else [0, 0])
-    bg, fg = (STYLES[2][:2] if green else
-              STYLES[int(rng.choice(2, p=weights / weights.sum()))][:2])
+    if len(text) == 8:  # six characters after the office letter: a green plate
+        bg, fg, _ = STYLES[2]
+    else:
+        weights = np.array([style[2] for style in STYLES[:2]])
+        bg, fg, _ = STYLES[int(rng.choice(2, p=weights / weights.sum()))]
     cell_w, cell_h, gap = 45, 90, 12
     width = 2 * 22 + len(text) * cell_w + (len(text) - 1) * gap + 20  # + room for the dot
     plate = Image.new("RGB", (width, 140), tuple(int(c) for c in bg))

@@ -193,6 +193,7 @@ class Trainer:
             param_groups(self.model, c.optim.weight_decay), lr=c.optim.lr,
             betas=tuple(c.optim.betas))
         self.elapsed, self._t_resumed = 0.0, time.monotonic()
+        self.time_used = 0.0  # last time_fraction(); 0 without train.time_limit
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(
                 step, c.optim.warmup_steps, self.total_steps, c.optim.min_lr_ratio,
@@ -310,7 +311,8 @@ class Trainer:
                 self._micro_batch(next(batches), 1.0 / group, sync=i == group - 1)
             grad_norm = self._optimizer_step()
             self.step += 1
-            if self.time_fraction() >= 1.0 and self.step < self.until:
+            # The scheduler's lambda has just measured the time used (one DDP reduce a step).
+            if self.time_used >= 1.0 and self.step < self.until:
                 logger.info("train.time_limit reached at step %d: finishing", self.step)
                 self.until = self.total_steps = self.step
             self.batch_in_epoch += group
@@ -366,8 +368,9 @@ class Trainer:
         if not limit:
             return 0.0
         used = self.elapsed + time.monotonic() - self._t_resumed
-        return distributed.all_reduce_sum([used if self.info.is_main else 0.0],
-                                          self.info)[0] / (limit * 60)
+        self.time_used = distributed.all_reduce_sum([used if self.info.is_main else 0.0],
+                                                    self.info)[0] / (limit * 60)
+        return self.time_used
 
     def _autocast(self):
         p = self.cfg.train.precision
