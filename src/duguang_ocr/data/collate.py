@@ -164,7 +164,7 @@ class LineCollator:
 
     def __call__(self, samples: Sequence[tuple | None]) -> dict[str, Any]:
         stats = dict.fromkeys(STAT_KEYS, 0)
-        kept = []  # (sort key, tensor, ids, text, key, frames, chunks)
+        kept = []  # (chunk count: the sort key, tensor, ids, text, key, frames)
         for sample in samples:
             if sample is None:
                 stats["bad"] += 1
