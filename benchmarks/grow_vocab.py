@@ -7,12 +7,16 @@ first step and at its end (``eval.at_start``): lines over the old vocabulary (wh
 must not forget) and lines of the new symbols (what it must learn).
 
     python benchmarks/grow_vocab.py runs/grow --steps 600 --replay 0 0.3
+    python benchmarks/grow_vocab.py runs/grow --device cuda --precision bf16 \
+        --batch-size 128 --workers 2 --steps 300 --lr 2e-4 --replay 0 0.5   # on a GPU
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from duguang_ocr import hub
@@ -37,12 +41,19 @@ def new_symbols(base: Vocab, n: int) -> list[str]:
     return missing[:: max(1, len(missing) // n)][:n]
 
 
-def render_set(path: Path, symbols: list[str], n: int, seed: int) -> Path:
-    """``n`` synthetic lines over ``symbols`` (seed ``seed``) as an LMDB, once."""
+def _render_range(symbols: list[str], seed: int, lo: int, hi: int) -> list[tuple[bytes, str]]:
+    gen = LineGenerator.default(charset=symbols)
+    return [(encode_image(img), text) for img, text in (gen(seed, i) for i in range(lo, hi))]
+
+
+def render_set(path: Path, symbols: list[str], n: int, seed: int, workers: int = 1) -> Path:
+    """``n`` synthetic lines over ``symbols`` (seed ``seed``) as an LMDB, once; line ``i``
+    depends only on ``(seed, i)``, however many ``workers`` render."""
     if not path.exists():
-        gen = LineGenerator.default(charset=symbols)
-        write_lmdb(((encode_image(img), text) for img, text in (gen(seed, i) for i in range(n))),
-                   path)
+        bounds = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
+        with ProcessPoolExecutor(workers) as pool:
+            parts = pool.map(partial(_render_range, symbols, seed), *zip(*bounds))
+            write_lmdb((item for part in parts for item in part), path)
     return path
 
 
@@ -55,28 +66,39 @@ def main() -> None:
     ap.add_argument("--train-lines", type=int, default=4000)
     ap.add_argument("--eval-lines", type=int, default=300)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--body-lr-scale", type=float, default=1.0,
+                    help="lr of everything but the head, as a fraction of --lr")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--augment", type=float, default=0.3)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    ap.add_argument("--workers", type=int, default=1, help="rendering and DataLoader processes")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     base = Vocab.from_file(hub.resolve("default") / "vocab.txt")
     new = new_symbols(base, args.new)
     vocab = args.work / "vocab.txt"
     vocab.write_text("".join(s + "\n" for s in base.symbols + new), encoding="utf-8")
-    data = {"new_train": render_set(args.work / "new_train.lmdb", new, args.train_lines, 1),
-            "old": render_set(args.work / "old.lmdb", base.symbols, args.eval_lines, 2),
-            "new": render_set(args.work / "new.lmdb", new, args.eval_lines, 3)}
+    w = args.workers
+    data = {"new_train": render_set(args.work / "new_train.lmdb", new, args.train_lines, 1, w),
+            "old": render_set(args.work / "old.lmdb", base.symbols, args.eval_lines, 2, w),
+            "new": render_set(args.work / "new.lmdb", new, args.eval_lines, 3, w)}
     rows = []
     for replay in args.replay:
         out = train("default", data["new_train"], [data["old"], data["new"]],
-                    args.work / f"replay{replay:g}", vocab=str(vocab), replay=replay,
-                    at_start=True, max_steps=args.steps, lr=args.lr, warmup_steps=50,
-                    augment=0.0, train__batch_size=32, eval__every_steps=args.steps,
-                    num_workers=1, save_every=args.steps)
+                    args.work / f"replay{replay:g}_lr{args.lr:g}_body{args.body_lr_scale:g}", vocab=str(vocab), replay=replay,
+                    at_start=True, max_steps=args.steps, lr=args.lr,
+                    warmup_steps=max(1, args.steps // 10), augment=args.augment,
+                    train__batch_size=args.batch_size, eval__every_steps=args.steps,
+                    num_workers=w, save_every=args.steps, train__device=args.device,
+                    train__precision=args.precision, body_lr_scale=args.body_lr_scale)
         before, after = out["eval_at_start"], out["eval"]
         rows.append({"replay": replay, **{f"{k}_before": before[f"{k}.lmdb"]["char_acc"]
                                           for k in ("old", "new")},
                      **{f"{k}_after": after[f"{k}.lmdb"]["char_acc"] for k in ("old", "new")}})
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n{len(new)} new symbols: {''.join(new)}; {args.steps} steps of 32 lines")
+    print(f"\n{len(new)} new symbols: {''.join(new)}; {args.steps} steps of "
+          f"{args.batch_size} lines at lr {args.lr:g} (body x{args.body_lr_scale:g})")
     print("| data.replay | old-vocabulary lines: char acc before -> after | new symbols' "
           "lines: char acc after |\n|---|---|---|")
     for r in rows:

@@ -23,8 +23,11 @@ export DUGUANG_OCR_FONTS=/tmp/fonts DUGUANG_OCR_SYSTEM_FONTS=0
 if ! python3 -c "import lmdb" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
 fi
-mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
-workers=$(( $(nproc) - 1 ))
+if [ -z "$(ls -A /tmp/fonts 2>/dev/null)" ]; then
+  mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
+fi
+# One rendering worker per core but the main process's (WORKERS: fewer, to share the CPU).
+workers=${WORKERS:-$(( $(nproc) - 1 ))}
 # Also fills the font coverage cache that every DataLoader worker then reads.
 python3 -m duguang_ocr.cli synth /tmp/synth_val.lmdb --n 1000 --seed 777 \
   --workers "$workers" --overwrite || exit 1

@@ -117,16 +117,24 @@ def render_canvas(img: np.ndarray, plan: LinePlan, target_height: int = 32) -> n
     return canvas
 
 
-def canvas_to_chunks(canvas: np.ndarray, num_chunks: int,
-                     geometry: ChunkGeometry) -> torch.Tensor:
-    """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk width) float tensor in [0, 1]."""
+def scale_pixels(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels -> the model's float input in [0, 1]. Training moves uint8 batches to the
+    device (a quarter of the bytes) and scales them there with this same function."""
+    return x.float().div_(255.0)
+
+
+def canvas_to_chunks(canvas: np.ndarray, num_chunks: int, geometry: ChunkGeometry, *,
+                     raw: bool = False) -> torch.Tensor:
+    """(32, W, 3) uint8 canvas -> (num_chunks, 3, 32, chunk width) float tensor in [0, 1]
+    (``raw``: the uint8 pixels, for :func:`scale_pixels` later)."""
     g = geometry
     windows = np.stack([canvas[:, g.start(i) : g.start(i) + g.width] for i in range(num_chunks)])
-    return torch.from_numpy(windows).permute(0, 3, 1, 2).float().div_(255.0)
+    x = torch.from_numpy(windows).permute(0, 3, 1, 2)
+    return x if raw else scale_pixels(x)
 
 
-def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int,
-                           geometry: ChunkGeometry) -> tuple[torch.Tensor, torch.Tensor | None]:
+def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int, geometry: ChunkGeometry, *,
+                           raw: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Like :func:`canvas_to_chunks`, for a canvas whose last chunk may be narrower.
 
     Returns:
@@ -137,32 +145,35 @@ def canvas_to_chunk_groups(canvas: np.ndarray, num_chunks: int,
     start = geometry.start(num_chunks - 1)
     last_width = canvas.shape[1] - start
     if last_width == geometry.width:
-        return canvas_to_chunks(canvas, num_chunks, geometry), None
+        return canvas_to_chunks(canvas, num_chunks, geometry, raw=raw), None
     if not 0 < last_width < geometry.width:
         raise ValueError(f"a {canvas.shape[1]}-px canvas is not {num_chunks} chunks of "
                          f"{geometry.width} px at stride {geometry.stride}")
     if num_chunks > 1:
-        full = canvas_to_chunks(canvas, num_chunks - 1, geometry)
+        full = canvas_to_chunks(canvas, num_chunks - 1, geometry, raw=raw)
     else:
-        full = torch.empty(0, 3, canvas.shape[0], geometry.width)
-    return full, canvas_to_tensor(np.ascontiguousarray(canvas[:, start:]))
+        full = torch.empty(0, 3, canvas.shape[0], geometry.width,
+                           dtype=torch.uint8 if raw else torch.float32)
+    return full, canvas_to_tensor(np.ascontiguousarray(canvas[:, start:]), raw=raw)
 
 
-def canvas_to_tensor(canvas: np.ndarray) -> torch.Tensor:
-    """(32, W, 3) uint8 canvas -> (1, 3, 32, W) float tensor in [0, 1]."""
-    return torch.from_numpy(canvas).permute(2, 0, 1)[None].float().div_(255.0)
+def canvas_to_tensor(canvas: np.ndarray, *, raw: bool = False) -> torch.Tensor:
+    """(32, W, 3) uint8 canvas -> (1, 3, 32, W) float tensor in [0, 1] (``raw``: uint8)."""
+    x = torch.from_numpy(canvas).permute(2, 0, 1)[None]
+    return x if raw else scale_pixels(x)
 
 
-def line_tensors(img: np.ndarray, plan: LinePlan,
-                 geometry: ChunkGeometry | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def line_tensors(img: np.ndarray, plan: LinePlan, geometry: ChunkGeometry | None, *,
+                 raw: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Model input for one line laid out by ``plan``: what the recognizer runs and what
     training collates, from one function so the two cannot drift apart.
 
     Returns ``(full, tail)``: chunked models give (k, 3, 32, chunk width) full chunks and,
     when ``plan`` cuts the last chunk to the line (``fit``), that narrower chunk as
-    (1, 3, 32, w) (else None); whole-line models give (1, 3, 32, canvas) and None.
+    (1, 3, 32, w) (else None); whole-line models give (1, 3, 32, canvas) and None. Float in
+    [0, 1], or with ``raw`` the uint8 pixels that :func:`scale_pixels` turns into exactly that.
     """
     canvas = render_canvas(img, plan)
     if geometry is None:
-        return canvas_to_tensor(canvas), None
-    return canvas_to_chunk_groups(canvas, plan.num_chunks, geometry)
+        return canvas_to_tensor(canvas, raw=raw), None
+    return canvas_to_chunk_groups(canvas, plan.num_chunks, geometry, raw=raw)

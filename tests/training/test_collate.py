@@ -69,6 +69,20 @@ def test_training_tensors_equal_the_recognizers_input(tiny_model_dir, tmp_path):
     assert one.shape == (1, 3, 32, 300)
 
 
+@pytest.mark.parametrize("geometry", [G, None], ids=["chunked", "whole_line"])
+def test_raw_pixels_scale_to_exactly_the_float_batch(geometry):
+    """The trainer ships uint8 batches to the device and scales them there: the model must
+    see bit-for-bit the floats the float collate (and so the recognizer) produces."""
+    samples = [(line("读光 world", 900), "读光 world"), (line("hello"), "hello"), None]
+    floats = LineCollator(VOCAB, geometry)(samples)
+    raw = LineCollator(VOCAB, geometry, raw_pixels=True)(samples)
+    assert raw["images"].dtype == torch.uint8 and floats["images"].dtype == torch.float32
+    assert torch.equal(preprocess.scale_pixels(raw["images"]), floats["images"])
+    assert raw["frames"].tolist() == floats["frames"].tolist()
+    empty = LineCollator(VOCAB, geometry, raw_pixels=True)([None])["images"]
+    assert empty.dtype == torch.uint8 and empty.shape[0] == 0
+
+
 def test_line_logits_merges_ragged_lines_like_the_recognizer():
     torch.manual_seed(0)
     counts = [1, 1, 3]

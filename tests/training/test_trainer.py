@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from duguang_ocr.data.lmdb import write_lmdb
+from duguang_ocr.models import create_model
 from duguang_ocr.recognizer import Recognizer
 from duguang_ocr.training import ConfigError, Trainer, load_config, train
+from duguang_ocr.training.trainer import param_groups
 from tests.training.conftest import png
 
 
@@ -29,6 +31,7 @@ def test_train_tiny_model_end_to_end(tiny_lmdb, tmp_path):
     train_recs = records(work, "train")
     assert [r["step"] for r in train_recs] == list(range(5, 61, 5))
     assert train_recs[-1]["loss"] < 0.3 * train_recs[0]["loss"]  # the loss falls
+    assert all(0.0 <= r["data_wait"] <= 1.0 for r in train_recs)
     evals = records(work, "eval")
     assert [r["step"] for r in evals] == [12, 20, 24, 36, 40, 48, 60]  # epoch ends + every 20
     assert evals[-1]["eval"]["eval.lmdb"]["lines"] == 24
@@ -244,3 +247,20 @@ def test_fine_tune_with_replay_scores_the_eval_sets_before_and_after(tiny_lmdb, 
     assert "char acc" in caplog.text and "before training ->" in caplog.text
     with pytest.raises(ConfigError, match="fresh variant"):
         Trainer(config(tiny_lmdb, "data.replay=0.3"), tmp_path / "bad")
+
+
+def test_body_lr_scale_puts_only_the_ctc_head_at_full_lr():
+    model = create_model("convnextvit_test", num_classes=7)
+    head = {id(p) for n, p in model.named_parameters() if n.startswith(model.config.head_prefix)}
+    assert head  # the head prefix names real parameters
+    groups = param_groups(model, 0.05, 1e-3, body_lr_scale=0.1)
+    for g in groups:
+        in_head = {id(p) in head for p in g["params"]}
+        assert len(in_head) == 1  # no group mixes head and body
+        assert g["lr"] == (1e-3 if in_head.pop() else 1e-4)
+        assert g["weight_decay"] == (0.05 if g["params"][0].ndim >= 2 else 0.0)
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    assert len(param_groups(model, 0.05, 1e-3)) == 2  # unscaled: the plain two groups
+    with pytest.raises(ConfigError, match="body_lr_scale"):
+        Trainer(load_config("tiny_test", ["data.train=[x.lmdb]", "optim.body_lr_scale=-1"]),
+                "unused")

@@ -98,10 +98,13 @@ class LineCollator:
             it would teach the model to see nothing in an image with text).
         drop_too_long: drop labels that need more CTC frames than their line yields (their
             loss would be infinite).
+        raw_pixels: ``images`` as uint8 pixels instead of floats in [0, 1]: a quarter of the
+            bytes between DataLoader workers, pinned memory and the GPU; the trainer turns
+            them into the same floats with :func:`..preprocess.scale_pixels` on the device.
 
     Returns (from ``__call__``) a dict: ``images`` (every kept line's chunks, lines sorted by
     chunk count, (sum of chunks, 3, 32, chunk_width)) or, for whole-line models, the lines'
-    canvases right-padded to the widest (B, 3, 32, W), in [0, 1]; ``chunk_counts`` (B,);
+    canvases right-padded to the widest (B, 3, 32, W), in [0, 1] (uint8 with ``raw_pixels``); ``chunk_counts`` (B,);
     ``frames`` (B,), each line's CTC frame count; ``targets`` (concatenated ids, int64);
     ``target_lengths`` (B,); ``texts`` (B labels, unknown characters kept); ``keys`` (each
     kept sample's key, or None); ``stats`` (counts of dropped samples by reason).
@@ -110,7 +113,7 @@ class LineCollator:
     def __init__(self, vocab: Vocab, geometry: ChunkGeometry | None, *,
                  preprocess: str = "keep_ratio", num_chunks: int = 1, img_width: int = 640,
                  augment: Augment | None = None, unknown: str = "skip",
-                 drop_too_long: bool = True) -> None:
+                 drop_too_long: bool = True, raw_pixels: bool = False) -> None:
         if preprocess not in PREPROCESSING:
             raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
         if unknown not in UNKNOWN_POLICIES:
@@ -121,6 +124,7 @@ class LineCollator:
             raise ValueError(f"img_width must be a positive multiple of 4, got {img_width}")
         self.vocab, self.geometry, self.augment, self.unknown = vocab, geometry, augment, unknown
         self.preprocess, self.drop_too_long = preprocess, drop_too_long
+        self.raw_pixels = raw_pixels
         self.chunked = geometry is not None
         self.squash = preprocess == "squash"
         self.canvas_width = geometry.canvas_width(num_chunks) if geometry else img_width
@@ -179,7 +183,7 @@ class LineCollator:
             ids = self.encode(text, frames, stats)
             if ids is None:
                 continue
-            x = preprocess_mod.line_tensors(img, plan, self.geometry)[0]
+            x = preprocess_mod.line_tensors(img, plan, self.geometry, raw=self.raw_pixels)[0]
             kept.append((plan.num_chunks, x, ids, text, key, frames))
         # Stable sort by chunk count: equal counts merge together, as in inference.
         kept.sort(key=lambda k: k[0])
@@ -197,7 +201,8 @@ class LineCollator:
     def _stack(self, tensors: list[torch.Tensor]) -> torch.Tensor:
         if not tensors:  # every sample dropped: an empty batch of the right shape
             width = self.geometry.width if self.geometry else preprocess_mod.WIDTH_BUCKET
-            return torch.zeros(0, 3, 32, width)
+            return torch.zeros(0, 3, 32, width,
+                               dtype=torch.uint8 if self.raw_pixels else torch.float32)
         if self.chunked:
             return torch.cat(tensors)
         width = max(t.shape[-1] for t in tensors)

@@ -94,6 +94,10 @@ class OptimSection:
     min_lr_ratio: float = 0.01  # cosine floor, as a fraction of lr
     grad_clip: float = 5.0  # max global grad norm; 0 disables clipping
     accumulate: int = 1  # micro-batches per optimizer step
+    # Learning rate of everything but the CTC head, as a fraction of lr. Fine-tuning with new
+    # symbols: e.g. 0.1 lets the new head rows learn at lr while the trained body moves
+    # slowly, so it forgets less.
+    body_lr_scale: float = 1.0
 
 
 @dataclass
@@ -220,6 +224,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (0.0 <= cfg.data.replay < 1.0, "data.replay must lie in [0, 1)"),
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
         (cfg.optim.lr > 0, "optim.lr must be > 0"),
+        (cfg.optim.body_lr_scale >= 0, "optim.body_lr_scale must be >= 0 (0 freezes the body)"),
         (len(cfg.optim.betas) == 2, "optim.betas must hold two numbers"),
         (cfg.optim.warmup_steps >= 0, "optim.warmup_steps must be >= 0"),
         (cfg.optim.accumulate >= 1, "optim.accumulate must be >= 1"),

@@ -34,6 +34,7 @@ from ..data.synth_source import SynthLines
 from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
 from ..models import MODELS
+from ..preprocess import scale_pixels
 from . import checkpoint, distributed
 from .config import ConfigError, TrainConfig, run_length, save_config, validate
 from .evaluate import ctc_per_line, line_logits
@@ -58,11 +59,21 @@ def lr_factor(step: int, warmup: int, total: int, min_ratio: float,
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices and kernels only (not on biases, norms, embeddings)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+def param_groups(model: nn.Module, weight_decay: float, lr: float,
+                 body_lr_scale: float = 1.0) -> list[dict]:
+    """Weight decay on matrices and kernels only (not on biases, norms, embeddings); the CTC
+    head (``config.head_prefix``) at ``lr``, everything else at ``lr * body_lr_scale``."""
+    head = getattr(model.config, "head_prefix", None) if body_lr_scale != 1.0 else None
+    groups = []
+    for is_head in (False, True):
+        params = [p for name, p in model.named_parameters() if p.requires_grad
+                  and (head is not None and name.startswith(head)) == is_head]
+        group_lr = lr if is_head else lr * body_lr_scale
+        groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay,
+                    "lr": group_lr},
+                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0,
+                    "lr": group_lr}]
+    return [g for g in groups if g["params"]]
 
 
 class Trainer:
@@ -174,7 +185,8 @@ class Trainer:
             augment = functools.partial(augment_line, p=self.cfg.data.augment)
         self.collate = LineCollator(vocab, self.geometry, augment=augment,
                                     unknown=self.cfg.data.unknown, preprocess=m.preprocess,
-                                    num_chunks=m.num_chunks, img_width=m.img_width)
+                                    num_chunks=m.num_chunks, img_width=m.img_width,
+                                    raw_pixels=True)
         self.canvas_width = self.collate.canvas_width
         logger.info("model %s (%.2fM params), %s, preprocessing %s%s", variant,
                     sum(p.numel() for p in model.parameters()) / 1e6, vocab, m.preprocess,
@@ -190,7 +202,8 @@ class Trainer:
         self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate)
         self.total_steps = run_length(t, self.steps_per_epoch, log=info.is_main)
         self.optimizer = torch.optim.AdamW(
-            param_groups(self.model, c.optim.weight_decay), lr=c.optim.lr,
+            param_groups(self.model, c.optim.weight_decay, c.optim.lr, c.optim.body_lr_scale),
+            lr=c.optim.lr,
             betas=tuple(c.optim.betas))
         self.elapsed, self._t_resumed = 0.0, time.monotonic()
         self.time_used = 0.0  # last time_fraction(); 0 without train.time_limit
@@ -302,13 +315,15 @@ class Trainer:
         n_batches = len(self.sampler)
         batches = iter(self.loader)
         last_eval: dict = {}
-        self._window = {"loss": torch.zeros((), device=self.device), "lines": 0,
-                        "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
+        self._window = self._new_window()
         epoch_end = False
         while not epoch_end and self.step < self.until:
             group = min(self.cfg.optim.accumulate, n_batches - self.batch_in_epoch)
             for i in range(group):
-                self._micro_batch(next(batches), 1.0 / group, sync=i == group - 1)
+                t_wait = time.perf_counter()
+                batch = next(batches)
+                self._window["wait"] += time.perf_counter() - t_wait
+                self._micro_batch(batch, 1.0 / group, sync=i == group - 1)
             grad_norm = self._optimizer_step()
             self.step += 1
             # The scheduler's lambda has just measured the time used (one DDP reduce a step).
@@ -322,11 +337,17 @@ class Trainer:
             last_eval = self._after_step(epoch_end, grad_norm) or last_eval
         return last_eval
 
+    def _new_window(self) -> dict:
+        """Counters between two train log lines; ``wait``: seconds blocked on the DataLoader
+        (logged as ``data_wait``, the share of the time the data, not the model, set the pace)."""
+        return {"loss": torch.zeros((), device=self.device), "lines": 0, "wait": 0.0,
+                "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
+
     def _micro_batch(self, batch: dict, scale: float, sync: bool) -> None:
         w = self._window
         for k in STAT_KEYS:
             w[k] += batch["stats"][k]
-        x = batch["images"].to(self.device, non_blocking=True)
+        x = scale_pixels(batch["images"].to(self.device, non_blocking=True))
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
             x = torch.zeros(1, *x.shape[1:], device=self.device)
@@ -409,16 +430,17 @@ class Trainer:
         sums = distributed.all_reduce_sum([float(w["loss"]), w["lines"]], self.info)
         elapsed = time.perf_counter() - w["t0"]
         rec = {"step": self.step, "epoch": self.epoch, "loss": sums[0] / max(1, sums[1]),
-               "lr": self.optimizer.param_groups[0]["lr"], "grad_norm": grad_norm,
-               "lines_per_s": sums[1] / max(elapsed, 1e-9), "dropped": dict(self.dropped)}
-        self._window = {"loss": torch.zeros((), device=self.device), "lines": 0,
-                        "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
+               "lr": max(g["lr"] for g in self.optimizer.param_groups), "grad_norm": grad_norm,
+               "lines_per_s": sums[1] / max(elapsed, 1e-9),
+               "data_wait": w["wait"] / max(elapsed, 1e-9), "dropped": dict(self.dropped)}
+        self._window = self._new_window()
         if self.info.is_main:
             self.log.record(rec, "train")
             dropped = ", ".join(f"{k} {v}" for k, v in self.dropped.items() if v)
             self.log.message(f"step {self.step}/{self.total_steps} epoch {self.epoch} "
                              f"loss {rec['loss']:.4f} lr {rec['lr']:.2e} "
-                             f"{rec['lines_per_s']:.1f} lines/s"
+                             f"{rec['lines_per_s']:.1f} lines/s "
+                             f"(waiting for data {100 * rec['data_wait']:.0f}%)"
                              + (f" (dropped so far: {dropped})" if dropped else ""))
 
     def inference_spec(self) -> ModelSpec:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Everything one lent GPU lease should do, in one call (a lease is 15 minutes; a machine's
+# start costs one or two of them, so one long call beats several short ones):
+#
+#   bash scripts/gpu_session.sh OUT MINUTES
+#
+# 1. the CUDA tests                                   -> OUT/cuda_tests.txt
+# 2. issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2 CPU workers
+#    and the same GPU, beside the training)            -> OUT/grow_vocab.txt
+# 3. MINUTES of the default model's training, continued from the shipped weights
+#    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
+# Carry .fonts, .gpudata and .whl (see train_default_model_gpu.sh).
+set -uo pipefail
+out=${1:?OUT}
+minutes=${2:?MINUTES}
+mkdir -p "$out/train"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+export DUGUANG_OCR_FONTS=/tmp/fonts DUGUANG_OCR_SYSTEM_FONTS=0
+python3 -c "import lmdb" 2>/dev/null ||
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
+mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
+python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests > "$out/cuda_tests.txt" 2>&1
+tail -1 "$out/cuda_tests.txt"
+# Two recipes, each as GROW_A / GROW_B arguments: the whole model at a fine-tuning lr (with
+# and without replay), and a fast head over a slow body.
+grow() {
+  timeout $(( ${minutes%.*} * 60 + 60 - SECONDS )) python3 benchmarks/grow_vocab.py /tmp/grow \
+    --device cuda --precision bf16 --batch-size 128 --workers 2 --train-lines 8000 "$@" \
+    >> "$out/grow_vocab.txt" 2>&1
+  echo "grow_vocab exit $?" >> "$out/grow_vocab.txt"
+}
+( grow ${GROW_A:---steps 300 --lr 1e-4 --replay 0 0.5}
+  grow ${GROW_B:---steps 300 --lr 1e-3 --body-lr-scale 0.1 --replay 0.5} ) &
+grow_pid=$!
+n=$(nproc)
+WORKERS=$(( n > 4 ? n - 3 : 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
+  src/duguang_ocr/hub/default "${@:3}"
+wait "$grow_pid"
+grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12
