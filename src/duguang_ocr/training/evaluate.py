@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pad_sequence
 
 from ..chunking import ChunkGeometry
 
@@ -27,22 +26,30 @@ def line_logits(out: torch.Tensor, chunk_counts: Sequence[int] | torch.Tensor,
     and sorted by chunk count (see :class:`~..data.collate.LineCollator`); each run of lines
     with equal counts is merged at once by :meth:`~..chunking.ChunkGeometry.merge`, the
     recognizer's merge. Whole-line models already return (B, T, C).
+
+    Each run is padded as a whole and the runs concatenated: a handful of out-of-place ops.
+    (Padding line by line, as ``pad_sequence`` does, writes B slices in place, and autograd
+    then copies the whole (B, T, C) gradient once per line: quadratic in the batch, it made
+    a batch of 256 lines take 0.3 s per step on an H200.)
     """
     if geometry is None:
         return out
     counts = [int(c) for c in chunk_counts]
-    lines: list[torch.Tensor] = []
+    runs: list[torch.Tensor] = []
     start = i = 0
     while i < len(counts):
         j = i
         while j < len(counts) and counts[j] == counts[i]:
             j += 1
         k = counts[i] * (j - i)
-        lines.extend(geometry.merge(out[start : start + k], counts[i]).unbind(0))
+        runs.append(geometry.merge(out[start : start + k], counts[i]))
         start, i = start + k, j
     if start != len(out):
         raise ValueError(f"chunk counts sum to {start}, but the model returned {len(out)} chunks")
-    return pad_sequence(lines, batch_first=True)
+    if not runs:
+        return out.new_zeros(0, 0, out.shape[-1])
+    frames = max(r.shape[1] for r in runs)
+    return torch.cat([F.pad(r, (0, 0, 0, frames - r.shape[1])) for r in runs])
 
 
 def ctc_per_line(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,

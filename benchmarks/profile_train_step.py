@@ -1,0 +1,101 @@
+"""Where a training step's time goes: forward, per-line CTC loss, backward, optimizer.
+
+Builds the default model's training setup (same model, collate and loss code as the
+trainer), renders one batch of synthetic lines, then times each phase of the step on that
+batch (device-synchronised) and prints the torch profiler's most expensive operators. Use it
+when ``duguang-ocr train`` logs a low ``lines/s`` with little ``waiting for data``: the model
+step, not the rendering, sets the pace.
+
+    python benchmarks/profile_train_step.py --device cuda --precision bf16 --batch-size 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+import torch
+
+from duguang_ocr.chunking import ChunkGeometry
+from duguang_ocr.data.collate import Keyed, LineCollator
+from duguang_ocr.data.synth_source import SynthLines
+from duguang_ocr.preprocess import scale_pixels
+from duguang_ocr.training import checkpoint
+from duguang_ocr.training.evaluate import ctc_per_line, line_logits
+from duguang_ocr.training.trainer import param_groups
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="default", help="model dir or alias to start from")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--max-chars", type=int, default=40)
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    spec, vocab = checkpoint.base_model(args.model)
+    from duguang_ocr.models import create_model, variant_config
+
+    model = create_model(spec.variant, **{**variant_config(spec.variant).to_dict(),
+                                          "num_classes": vocab.num_classes}).to(device).train()
+    geometry = ChunkGeometry.of(model.config)
+    collate = LineCollator(vocab, geometry, raw_pixels=True)
+    source = Keyed(SynthLines(args.batch_size, vocab.symbols, max_chars=args.max_chars))
+    t0 = time.perf_counter()
+    batch = collate([source[(i, (0, 0, i, 10**6 + i))] for i in range(args.batch_size)])
+    render_s = time.perf_counter() - t0
+    counts = batch["chunk_counts"]
+    print(f"batch: {len(counts)} lines, {int(counts.sum())} chunks (max {int(counts.max())} "
+          f"per line), rendered + collated in {render_s:.2f} s on one core "
+          f"({len(counts) / render_s:.0f} lines/s)")
+    opt = torch.optim.AdamW(param_groups(model, 0.05, 1e-4), lr=1e-4)
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16"
+                else contextlib.nullcontext())
+
+    def sync() -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def step(times: dict[str, float]) -> None:
+        t = sync()
+        x = scale_pixels(batch["images"].to(device, non_blocking=True))
+        with autocast:
+            out = model(x)
+        t, times["forward"] = sync(), times["forward"] + sync() - t
+        logits = line_logits(out.float(), counts, geometry)
+        loss = ctc_per_line(logits, batch["targets"].to(device),
+                            batch["target_lengths"].to(device), batch["frames"]).mean()
+        t, times["merge + ctc loss"] = sync(), times["merge + ctc loss"] + sync() - t
+        loss.backward()
+        t, times["backward"] = sync(), times["backward"] + sync() - t
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times["optimizer"] += sync() - t
+
+    phases = ("forward", "merge + ctc loss", "backward", "optimizer")
+    step(dict.fromkeys(phases, 0.0))  # warm-up
+    times = dict.fromkeys(phases, 0.0)
+    for _ in range(args.steps):
+        step(times)
+    total = sum(times.values())
+    print(f"{args.device} {args.precision}, {args.steps} steps: "
+          f"{args.steps * len(counts) / total:.0f} lines/s")
+    for name in phases:
+        print(f"  {name:18s} {1000 * times[name] / args.steps:8.1f} ms/step "
+              f"({times[name] / total:.0%})")
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        step(dict.fromkeys(phases, 0.0))
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=15, max_name_column_width=40))
+
+
+if __name__ == "__main__":
+    main()
