@@ -8,7 +8,7 @@ from duguang_ocr.data.lmdb import write_lmdb
 from duguang_ocr.models import create_model
 from duguang_ocr.recognizer import Recognizer
 from duguang_ocr.training import ConfigError, Trainer, load_config, train
-from duguang_ocr.training.trainer import param_groups
+from duguang_ocr.training.trainer import freeze_body, param_groups
 from tests.training.conftest import png
 
 
@@ -264,3 +264,19 @@ def test_body_lr_scale_puts_only_the_ctc_head_at_full_lr():
     with pytest.raises(ConfigError, match="body_lr_scale"):
         Trainer(load_config("tiny_test", ["data.train=[x.lmdb]", "optim.body_lr_scale=-1"]),
                 "unused")
+
+
+def test_body_lr_scale_zero_trains_the_head_only(tiny_lmdb, tmp_path):
+    first = tmp_path / "first"
+    train("convnextvit_test", tiny_lmdb["train"], tiny_lmdb["eval"], first, config="tiny_test",
+          max_steps=4)
+    before = Recognizer.from_pretrained(first / "last", device="cpu").model.state_dict()
+    out = tmp_path / "head"
+    train(str(first / "last"), tiny_lmdb["train"], tiny_lmdb["eval"], out, config="tiny_test",
+          max_steps=4, body_lr_scale=0.0)
+    model = Recognizer.from_pretrained(out / "last", device="cpu").model
+    head = model.config.head_prefix
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith(head) for k in changed)
+    assert freeze_body(model) == sum(1 for n, _ in model.named_parameters()
+                                     if not n.startswith(head))

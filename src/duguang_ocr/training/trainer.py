@@ -76,6 +76,16 @@ def param_groups(model: nn.Module, weight_decay: float, lr: float,
     return [g for g in groups if g["params"]]
 
 
+def freeze_body(model: nn.Module) -> int:
+    """Stop gradients everywhere but the CTC head (``config.head_prefix``): a body at lr 0
+    needs no backward pass of its own. Returns the number of frozen tensors."""
+    head = model.config.head_prefix
+    frozen = [p for name, p in model.named_parameters() if not name.startswith(head)]
+    for p in frozen:
+        p.requires_grad_(False)
+    return len(frozen)
+
+
 class Trainer:
     """Train a recognizer as ``config`` says, writing into ``work_dir``.
 
@@ -177,6 +187,10 @@ class Trainer:
             model, vocab, variant = checkpoint.init_model(m, self._labels)
         self.model, self.vocab, self.variant = model.to(self.device).train(), vocab, variant
         self.geometry = ChunkGeometry.of(model.config)
+        if self.cfg.optim.body_lr_scale == 0:
+            frozen = freeze_body(model)
+            logger.info("optim.body_lr_scale=0: training the CTC head only (%d tensors frozen)",
+                        frozen)
         self.chunked = self.geometry is not None
         augment = None
         if self.cfg.data.augment > 0:
