@@ -5,8 +5,8 @@
 #   bash scripts/gpu_session.sh OUT MINUTES
 #
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
-# 2. issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2 CPU workers
-#    and the same GPU, beside the training)            -> OUT/grow_vocab.txt
+# 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2
+#    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
 # 3. MINUTES of the default model's training, continued from the shipped weights
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
 # Carry .fonts, .gpudata and .whl (see train_default_model_gpu.sh).
@@ -29,11 +29,16 @@ grow() {
     >> "$out/grow_vocab.txt" 2>&1
   echo "grow_vocab exit $?" >> "$out/grow_vocab.txt"
 }
-( grow ${GROW_A:---steps 300 --lr 1e-4 --replay 0 0.5}
-  grow ${GROW_B:---steps 300 --lr 1e-3 --body-lr-scale 0.1 --replay 0.5} ) &
-grow_pid=$!
+grow_pid=
+if [ "${GROW:-0}" = 1 ]; then
+  ( grow ${GROW_A:---steps 300 --lr 1e-4 --replay 0 0.5}
+    grow ${GROW_B:---steps 300 --lr 1e-3 --body-lr-scale 0.1 --replay 0.5} ) &
+  grow_pid=$!
+fi
 n=$(nproc)
-WORKERS=$(( n > 4 ? n - 3 : 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
+WORKERS=$(( n <= 4 ? 1 : grow_pid ? n - 3 : n - 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
   src/duguang_ocr/hub/default "${@:3}"
-wait "$grow_pid"
-grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12
+if [ -n "$grow_pid" ]; then
+  wait "$grow_pid"
+  grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12
+fi

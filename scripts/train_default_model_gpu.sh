@@ -10,7 +10,8 @@
 #   .fonts/fonts.tar.xz   the synth fonts (tar of /usr/share/fonts/truetype/{wqy,arphic,...})
 #   .gpudata/real/NAME/   the real crops, shrunk (scripts/shrink_lmdb.py), labels.tsv each
 #   .whl/lmdb-*.whl       py-lmdb for that machine's Python
-# OUT gets train.log, metrics.jsonl, errors.tsv and last/ (the final weights).
+# OUT gets train.log, metrics.jsonl, errors.tsv and last/ (the final weights; refreshed every
+# minute while the run goes on).
 set -uo pipefail
 out=${1:?OUT}
 minutes=${2:?MINUTES}
@@ -38,6 +39,17 @@ init_set=()
 [ "$init" != "-" ] && init_set=(--set "model.init=$init" --set model.vocab=null
   --set model.arch={} --set optim.lr=5e-4 --set optim.warmup_steps=100
   --set "data.synth.curriculum={}")
+# What the run has saved so far goes to OUT every minute, so a call cut off by the lease's
+# time limit still brings the latest weights back (a lease once lost a finished run that way).
+mkdir -p "$out/last"
+copy_out() {
+  for f in /tmp/run/last/*; do
+    [ -f "$f" ] && cp "$f" "$out/last/.part" && mv -f "$out/last/.part" "$out/last/${f##*/}"
+  done
+  cp /tmp/run/metrics.jsonl /tmp/run/errors.tsv "$out/" 2>/dev/null
+}
+( while sleep 60; do copy_out 2>/dev/null; done ) &
+copier=$!
 # Batch 256 at lr 2e-3; the digit stage of the curriculum lasts 250 steps at this batch size.
 timeout $(( ${minutes%.*} * 60 + 120 )) python3 -m duguang_ocr.cli train \
   --config default_model --work-dir /tmp/run \
@@ -49,7 +61,8 @@ timeout $(( ${minutes%.*} * 60 + 120 )) python3 -m duguang_ocr.cli train \
   --set eval.every_steps=500 --set train.save_every=250 --set train.log_every=50 \
   "${init_set[@]}" "$@" > "$out/train.log" 2>&1
 echo "train exit $?" >> "$out/train.log"
+kill "$copier" 2>/dev/null
+copy_out 2>/dev/null
+rm -f "$out/last/.part"
 tail -5 "$out/train.log"
-cp /tmp/run/metrics.jsonl /tmp/run/errors.tsv "$out/" 2>/dev/null
-cp -r /tmp/run/last "$out/last" 2>/dev/null
 exit 0
