@@ -45,3 +45,16 @@ def test_plates_share_draws_plate_numbers(have_fonts):
     assert all(t[0] in PROVINCES and len(t) in (7, 8) for t in texts), texts
     ascii_only = SynthLines(10, SYMBOLS, plates=1.0)  # no hanzi: plates cannot be labelled
     assert ascii_only.sample(0, (0, 0, 0, 0))[1][0] not in PROVINCES
+
+
+def test_scene_share_draws_short_ascii_words_under_the_harsh_capture(have_fonts):
+    from duguang_ocr.data.synth_source import SCENE_MAX_CHARS
+    from duguang_ocr.synth import RenderConfig, load_charset
+
+    src = SynthLines(10, load_charset(), scene=1.0)
+    texts = [src.sample(i, (0, 0, i, i))[1] for i in range(6)]
+    assert all(t.isascii() and 0 < len(t) <= SCENE_MAX_CHARS for t in texts), texts
+    assert src._generators()["scene"].config == RenderConfig.scene()
+    plain = SynthLines(10, load_charset())  # no share: no scene generator is even built
+    assert "scene" not in plain._generators()
+    assert RenderConfig.scene().max_angle > RenderConfig().max_angle

@@ -21,6 +21,7 @@ import numpy as np
 
 # Stage name -> what it renders. ``mixed`` alternates ascii and full line by line.
 STAGES = ("digits", "ascii", "mixed", "full")
+SCENE_MAX_CHARS = 14  # scene lines are words and short codes, as word detectors cut them
 
 
 def stage_at(position: int, curriculum: Mapping[str, int]) -> str:
@@ -60,17 +61,20 @@ class SynthLines:
         curriculum: ``{stage: end position}``, see :func:`stage_at`.
         plates: share of ``full``-stage lines drawn as Chinese licence plates
             (:mod:`duguang_ocr.synth.plates`) when the symbols include them.
+        scene: share of ``full``-stage lines drawn as scene-text words: short ASCII texts
+            under :meth:`~duguang_ocr.synth.RenderConfig.scene`'s harsher capture.
     """
 
     def __init__(self, lines: int, symbols: Sequence[str], *, seed: int = 1000,
                  max_chars: int = 40, max_width: int | None = None,
-                 curriculum: Mapping[str, int] | None = None, plates: float = 0.0) -> None:
+                 curriculum: Mapping[str, int] | None = None, plates: float = 0.0,
+                 scene: float = 0.0) -> None:
         if lines < 1:
             raise ValueError(f"lines must be >= 1, got {lines}")
         self.lines, self.symbols, self.seed = lines, list(symbols), seed
         self.max_chars, self.max_width = max_chars, max_width
         self.curriculum = dict(curriculum or {})
-        self.plates = plates
+        self.plates, self.scene = plates, scene
         if plates:
             from ..synth.plates import DIGITS, LETTERS, PROVINCES
 
@@ -106,6 +110,10 @@ class SynthLines:
                 gens["digits"] = LineGenerator.default(
                     charset=digits, fonts=full.fonts, config=RenderConfig.plain(),
                     max_width_ratio=ratio, max_chars=12)
+            if ascii_ and self.scene:
+                gens["scene"] = LineGenerator.default(
+                    charset=ascii_, fonts=full.fonts, config=RenderConfig.scene(),
+                    max_width_ratio=ratio, max_chars=SCENE_MAX_CHARS)
             self._gens = gens
         return self._gens
 
@@ -119,10 +127,13 @@ class SynthLines:
         if stage == "mixed":
             stage = "ascii" if position % 2 else "full"
         seed = self.seed + 7919 * run_seed
-        if stage == "full" and self.plates:
+        if stage == "full" and (self.plates or self.scene):
             rng = np.random.default_rng([seed, position, 1])
-            if rng.random() < self.plates:
+            draw = rng.random()
+            if draw < self.plates:
                 return self._plate(rng)
+            if draw < self.plates + self.scene and "scene" in gens:
+                return gens["scene"](seed, position)
         gen = gens.get(stage, gens["full"])
         return gen(seed, position)
 

@@ -68,6 +68,7 @@ class SynthSection:
     max_width: int | None = None  # px at height 32; None: any width
     curriculum: dict = field(default_factory=dict)  # {stage: lines seen when it ends}
     plates: float = 0.0  # share of (post-curriculum) lines drawn as Chinese licence plates
+    scene: float = 0.0  # share of (post-curriculum) lines drawn as harshly captured scene words
 
 
 @dataclass
@@ -216,6 +217,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
          "data.synth.max_chars >= 1"),
         (synth.max_width is None or synth.max_width >= 32, "data.synth.max_width must be >= 32"),
         (0.0 <= synth.plates <= 1.0, "data.synth.plates must lie in [0, 1]"),
+        (0.0 <= synth.scene <= 1.0 - synth.plates,
+         "data.synth.scene must lie in [0, 1 - data.synth.plates]"),
         (cfg.model.num_chunks >= 1, "model.num_chunks must be >= 1"),
         (cfg.model.img_width >= 4 and cfg.model.img_width % 4 == 0,
          "model.img_width must be a positive multiple of 4"),

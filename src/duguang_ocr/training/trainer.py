@@ -159,7 +159,8 @@ class Trainer:
         if s.lines:
             self.train_parts.append(SynthLines(
                 s.lines, self.vocab.symbols, seed=s.seed, max_chars=s.max_chars,
-                max_width=s.max_width, curriculum=s.curriculum, plates=s.plates))
+                max_width=s.max_width, curriculum=s.curriculum, plates=s.plates,
+                scene=s.scene))
         if self.cfg.data.replay:
             self.train_parts.append(self._replay_source())
         self.train_set = Keyed(*self.train_parts)
