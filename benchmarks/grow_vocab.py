@@ -95,6 +95,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--train-text", choices=["mixed", "new-only"], default="mixed",
                     help="training lines: ordinary text with 30%% new symbols, or new symbols only")
+    ap.add_argument("--head-rows", choices=["all", "new"], default="all",
+                    help="optim.head_rows: new keeps the trained head rows exactly")
     ap.add_argument("--body-lr-scale", type=float, default=1.0,
                     help="lr of everything but the head, as a fraction of --lr")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -119,19 +121,22 @@ def main() -> None:
     rows = []
     for replay in args.replay:
         out = train("default", data["new_train"], [data["old"], data["new"]],
-                    args.work / f"{args.train_text}_replay{replay:g}_lr{args.lr:g}_body{args.body_lr_scale:g}", vocab=str(vocab), replay=replay,
+                    args.work / f"{args.train_text}_replay{replay:g}_lr{args.lr:g}_body{args.body_lr_scale:g}"
+                    f"_rows-{args.head_rows}", vocab=str(vocab), replay=replay,
                     at_start=True, max_steps=args.steps, lr=args.lr,
                     warmup_steps=max(1, args.steps // 10), augment=args.augment,
                     train__batch_size=args.batch_size, eval__every_steps=args.steps,
                     num_workers=w, save_every=args.steps, train__device=args.device,
-                    train__precision=args.precision, body_lr_scale=args.body_lr_scale)
+                    train__precision=args.precision, body_lr_scale=args.body_lr_scale,
+                    head_rows=args.head_rows)
         before, after = out["eval_at_start"], out["eval"]
         rows.append({"replay": replay, **{f"{k}_before": before[f"{k}.lmdb"]["char_acc"]
                                           for k in ("old", "new")},
                      **{f"{k}_after": after[f"{k}.lmdb"]["char_acc"] for k in ("old", "new")}})
         print(json.dumps(rows[-1]), flush=True)
     print(f"\n{len(new)} new symbols: {''.join(new)}; {args.steps} steps of "
-          f"{args.batch_size} lines at lr {args.lr:g} (body x{args.body_lr_scale:g})")
+          f"{args.batch_size} lines at lr {args.lr:g} (body x{args.body_lr_scale:g}, head rows: "
+          f"{args.head_rows}), training text: {args.train_text}")
     print("| data.replay | old-vocabulary lines: char acc before -> after | new symbols' "
           "lines: char acc after |\n|---|---|---|")
     for r in rows:

@@ -280,3 +280,30 @@ def test_body_lr_scale_zero_trains_the_head_only(tiny_lmdb, tmp_path):
     assert changed and all(k.startswith(head) for k in changed)
     assert freeze_body(model) == sum(1 for n, _ in model.named_parameters()
                                      if not n.startswith(head))
+
+
+def test_head_rows_new_keeps_every_trained_row_exactly(tiny_lmdb, tmp_path):
+    """Growing the vocabulary with optim.head_rows=new: the rows of symbols the base model
+    had stay bit-equal (no gradient, no weight decay); only the new rows learn."""
+    first = tmp_path / "first"
+    train("convnextvit_test", tiny_lmdb["train"], tiny_lmdb["eval"], first, config="tiny_test",
+          max_steps=4)
+    base = Recognizer.from_pretrained(first / "last", device="cpu")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("".join(c + "\n" for c in [*base.vocab.symbols, "Q", "Z"]), encoding="utf-8")
+    out = tmp_path / "grown"
+    train(str(first / "last"), tiny_lmdb["train"], tiny_lmdb["eval"], out, config="tiny_test",
+          max_steps=4, vocab=str(vocab), body_lr_scale=0.0, head_rows="new", replay=0.3)
+    grown = Recognizer.from_pretrained(out / "last", device="cpu")
+    prefix = grown.model.config.head_prefix
+    old_state, new_state = base.model.state_dict(), grown.model.state_dict()
+    new_rows = [grown.vocab.char_id(c) for c in "QZ"]
+    old_rows = [i for i in range(grown.vocab.num_classes) if i not in new_rows]
+    for key in (prefix + "weight", prefix + "bias"):
+        if key in new_state:
+            assert torch.equal(new_state[key][old_rows], old_state[key]), key
+            assert not torch.equal(new_state[key][new_rows],
+                                   new_state[key][old_rows].mean(0).expand_as(
+                                       new_state[key][new_rows])), key
+    with pytest.raises(ConfigError, match="head_rows=new"):
+        Trainer(config(tiny_lmdb, "optim.head_rows=new"), tmp_path / "fresh")

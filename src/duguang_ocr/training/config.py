@@ -99,6 +99,9 @@ class OptimSection:
     # symbols: e.g. 0.1 lets the new head rows learn at lr while the trained body moves
     # slowly, so it forgets less.
     body_lr_scale: float = 1.0
+    # "new": only the head rows of symbols model.init lacks learn; the trained rows stay
+    # exactly as they were (no gradient, no weight decay), so old symbols' logits hold.
+    head_rows: str = "all"
 
 
 @dataclass
@@ -228,6 +231,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
         (cfg.optim.lr > 0, "optim.lr must be > 0"),
         (cfg.optim.body_lr_scale >= 0, "optim.body_lr_scale must be >= 0 (0 freezes the body)"),
+        (cfg.optim.head_rows in ("all", "new"), "optim.head_rows must be all or new"),
         (len(cfg.optim.betas) == 2, "optim.betas must hold two numbers"),
         (cfg.optim.warmup_steps >= 0, "optim.warmup_steps must be >= 0"),
         (cfg.optim.accumulate >= 1, "optim.accumulate must be >= 1"),

@@ -60,16 +60,19 @@ def lr_factor(step: int, warmup: int, total: int, min_ratio: float,
 
 
 def param_groups(model: nn.Module, weight_decay: float, lr: float,
-                 body_lr_scale: float = 1.0) -> list[dict]:
-    """Weight decay on matrices and kernels only (not on biases, norms, embeddings); the CTC
-    head (``config.head_prefix``) at ``lr``, everything else at ``lr * body_lr_scale``."""
-    head = getattr(model.config, "head_prefix", None) if body_lr_scale != 1.0 else None
+                 body_lr_scale: float = 1.0, head_decay: bool = True) -> list[dict]:
+    """Weight decay on matrices and kernels only (not on biases, norms, embeddings; not on
+    the head without ``head_decay``); the CTC head (``config.head_prefix``) at ``lr``,
+    everything else at ``lr * body_lr_scale``."""
+    split = body_lr_scale != 1.0 or not head_decay
+    head = getattr(model.config, "head_prefix", None) if split else None
     groups = []
     for is_head in (False, True):
         params = [p for name, p in model.named_parameters() if p.requires_grad
                   and (head is not None and name.startswith(head)) == is_head]
         group_lr = lr if is_head else lr * body_lr_scale
-        groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay,
+        decay = weight_decay if head_decay or not is_head else 0.0
+        groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": decay,
                     "lr": group_lr},
                    {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0,
                     "lr": group_lr}]
@@ -84,6 +87,18 @@ def freeze_body(model: nn.Module) -> int:
     for p in frozen:
         p.requires_grad_(False)
     return len(frozen)
+
+
+def train_only_rows(model: nn.Module, rows: list[int]) -> None:
+    """Let only these rows of the CTC head learn (``optim.head_rows: new``): the other rows'
+    gradients are zeroed by a hook, so with no weight decay on the head (AdamW would still
+    shrink them) they stay exactly as trained and the old symbols' logits cannot change."""
+    head, classes = model.config.head_prefix, model.config.num_classes
+    for name, p in model.named_parameters():
+        if name.startswith(head) and p.shape[0] == classes:
+            mask = torch.zeros(classes, *[1] * (p.ndim - 1), dtype=p.dtype, device=p.device)
+            mask[rows] = 1
+            p.register_hook(lambda grad, mask=mask: grad * mask)
 
 
 class Trainer:
@@ -192,6 +207,15 @@ class Trainer:
             frozen = freeze_body(model)
             logger.info("optim.body_lr_scale=0: training the CTC head only (%d tensors frozen)",
                         frozen)
+        if self.cfg.optim.head_rows == "new":
+            if m.init in MODELS:
+                raise ConfigError("optim.head_rows=new trains the rows of symbols that "
+                                  f"model.init lacks; model.init={m.init!r} is a fresh variant")
+            old = checkpoint.base_model(m.init)[1]
+            rows = [vocab.char_id(c) for c in vocab.symbols if c not in old]
+            train_only_rows(model, rows)
+            logger.info("optim.head_rows=new: %d head rows learn, the other %d stay as trained",
+                        len(rows), vocab.num_classes - len(rows))
         self.chunked = self.geometry is not None
         augment = None
         if self.cfg.data.augment > 0:
@@ -217,7 +241,8 @@ class Trainer:
         self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate)
         self.total_steps = run_length(t, self.steps_per_epoch, log=info.is_main)
         self.optimizer = torch.optim.AdamW(
-            param_groups(self.model, c.optim.weight_decay, c.optim.lr, c.optim.body_lr_scale),
+            param_groups(self.model, c.optim.weight_decay, c.optim.lr, c.optim.body_lr_scale,
+                         head_decay=c.optim.head_rows == "all"),
             lr=c.optim.lr,
             betas=tuple(c.optim.betas))
         self.elapsed, self._t_resumed = 0.0, time.monotonic()
