@@ -6,9 +6,10 @@ those symbols, once per ``--replay`` share. Every run scores two held-back sets 
 first step and at its end (``eval.at_start``): lines over the old vocabulary (what the model
 must not forget) and lines of the new symbols (what it must learn).
 
-    python benchmarks/grow_vocab.py runs/grow --steps 600 --replay 0 0.3
+    python benchmarks/grow_vocab.py runs/grow --steps 400 --batch-size 64 --lr 1e-3 \
+        --body-lr-scale 0 --head-rows new --replay 0.5 --train-lines 8000 --workers 2
     python benchmarks/grow_vocab.py runs/grow --device cuda --precision bf16 \
-        --batch-size 128 --workers 2 --steps 300 --lr 2e-4 --replay 0 0.5   # on a GPU
+        --batch-size 128 --workers 2 --steps 300 --lr 1e-4 --replay 0 0.5   # on a GPU
 """
 
 from __future__ import annotations
