@@ -4,12 +4,17 @@
 #
 #   bash scripts/gpu_session.sh OUT MINUTES
 #
+# One call may run 10 minutes: MINUTES=8 leaves ~1 minute for the setup (lmdb wheel, fonts,
+# the synthetic eval set, the trainer's data check) and the final evaluation. Then:
+#   python scripts/ship_default_model.py OUT/train/last --lines-seen <shipped + steps x 256>
+#   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --lines-seen ...
+#
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
 # 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2
 #    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
 # 3. MINUTES of the default model's training, continued from the shipped weights
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
-# Carry .fonts, .gpudata and .whl (see train_default_model_gpu.sh).
+# Carry .fonts, .gpudata and .whl (see train_default_model_gpu.sh; ~46 MiB of the 64 allowed).
 set -uo pipefail
 out=${1:?OUT}
 minutes=${2:?MINUTES}
