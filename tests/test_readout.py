@@ -218,3 +218,22 @@ def test_cli_alternatives_and_constraints(tiny_model_dir, line_images, tmp_path,
     assert [len(a) for a in out["alternatives"]] == [2] * len(out["text"])
     assert main(base + ["--pattern", "a(?=b)"]) == 2
     assert "lookahead" in capsys.readouterr().err
+
+
+def test_a_constraint_compiled_while_another_thread_clears_the_cache_is_still_returned():
+    """The server shares one recognizer between threads: a thread that clears the cache of
+    compiled constraints right after another stored its automaton must not make that
+    thread's lookup fail (it once read the entry back from the shared dict)."""
+    from duguang_ocr.readout import Reader
+
+    class ClearedByAnotherThread(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            self.clear()
+
+    reader = Reader([" ", "", "a", "b", "c"])
+    reader._automata = ClearedByAnotherThread()
+    opts = ReadOptions().updated(pattern="a+b")
+    automaton = reader.automaton(opts)
+    assert automaton is not None and automaton.num_states > 1
+    assert reader.automaton(ReadOptions()) is None  # no constraint: None, also uncached

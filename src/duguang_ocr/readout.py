@@ -141,6 +141,9 @@ def _both_cases(chars: str | Iterable[str]) -> set[str]:
     return {v for c in chars for v in (c, c.lower(), c.upper())}
 
 
+_UNBUILT = object()  # cache marker: None is a valid entry (no constraint)
+
+
 class Reader:
     """Decodes batches of logits and builds results for one vocabulary.
 
@@ -164,14 +167,18 @@ class Reader:
     def automaton(self, opts: ReadOptions) -> fsa.Automaton | None:
         """The compiled constraint (over the case-folded vocabulary with ``ignore_case``)."""
         key = opts.constraint_key()
-        if key not in self._automata:
-            if len(self._automata) > 32:
-                self._automata.clear()
-            self._automata[key] = build_constraint(
+        # Threads share a recognizer (the server): the answer is held in a local, so another
+        # thread clearing the cache between the store and the return cannot lose it.
+        found = self._automata.get(key, _UNBUILT)
+        if found is _UNBUILT:
+            found = build_constraint(
                 self.fold.itos if opts.ignore_case else self.itos, opts.allowed_chars,
                 opts.blocked_chars, opts.pattern, opts.lexicon, opts.lexicon_mode,
                 opts.ignore_case)
-        return self._automata[key]
+            if len(self._automata) > 32:
+                self._automata.clear()
+            self._automata[key] = found
+        return found
 
     def decode_lines(self, lines: Sequence[torch.Tensor],
                      opts: ReadOptions) -> list[DecodedLine]:
