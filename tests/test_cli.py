@@ -223,3 +223,19 @@ def test_overwrite_and_dtype_errors_use_flag_names(tiny_model_dir, line_images, 
                  "--dtype", "fp16", str(line_images["short"])])
     err = capsys.readouterr().err
     assert code == 2 and "dtype=None" not in err and "bf16" in err
+
+
+def test_a_file_name_with_a_tab_or_newline_stays_one_escaped_tsv_row(tiny_model_dir,
+                                                                    line_images, tmp_path,
+                                                                    capsys):
+    """Names are escaped (``\\t``, ``\\n``, ``\\\\``) so each input is exactly one row of two
+    fields; an unescaped tab or newline used to shift or split the row."""
+    odd = tmp_path / "a\tb\nc.png"
+    odd.write_bytes(line_images["short"].read_bytes())
+    assert main(["recognize", "--model", str(tiny_model_dir), "--device", "cpu",
+                 str(odd), str(line_images["short"])]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 2 and all(r.count("\t") == 1 for r in rows)
+    name, text = rows[0].split("\t")
+    assert name == str(odd).replace("\t", "\\t").replace("\n", "\\n")
+    assert text == rows[1].split("\t")[1]  # same pixels, same reading

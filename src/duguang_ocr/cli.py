@@ -25,6 +25,7 @@ from pathlib import Path
 
 from . import __version__
 from .progress import add_progress_option, progress_bar, progress_enabled
+from .tsv import escape_field, tsv_row
 
 PROG = "duguang-ocr"
 IMAGE_EXTENSIONS = frozenset(
@@ -182,7 +183,7 @@ def _print_result(args: argparse.Namespace, name: str, result) -> None:
     if args.json:
         print(json.dumps({"input": name, **results_to_json([result])[0]}, ensure_ascii=False))
     elif not result.error:
-        print(result.text if args.text_only else f"{name}\t{result.text}")
+        print(escape_field(result.text) if args.text_only else tsv_row(name, result.text))
 
 
 def cmd_recognize(args: argparse.Namespace) -> int:
@@ -237,7 +238,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f.write("data\titem\tlabel\tprediction\n")
             for r in reports:
                 for item, label, pred in r.errors:
-                    f.write(f"{r.name}\t{item}\t{label}\t{pred}\n")
+                    f.write(tsv_row(r.name, item, label, pred) + "\n")
     return 0
 
 

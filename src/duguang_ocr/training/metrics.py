@@ -20,6 +20,7 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from ..evaluate import EvalReport, edit_distance
 from ..progress import progress_bar, progress_enabled
+from ..tsv import tsv_row
 from .distributed import DistInfo, all_reduce_sum, gather_objects
 
 logger = logging.getLogger(__name__)
@@ -74,16 +75,12 @@ def worst_errors(errors: list[tuple[str, str, str]], k: int) -> list[tuple[str, 
 def write_errors(path: str | os.PathLike, totals: list[EvalTotals]) -> None:
     """``errors.tsv``: data set, item, edit distance, label, prediction (worst first).
 
-    Tabs and newlines inside texts are escaped so every error stays one row.
+    Tabs and newlines inside texts are escaped (:mod:`..tsv`) so every error stays one row.
     """
-    def clean(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
     rows = ["data\titem\tedit_distance\tlabel\tprediction"]
     for t in totals:
         for item, label, pred in t.report.errors:
-            rows.append(f"{t.name}\t{item}\t{edit_distance(label, pred)}\t{clean(label)}\t"
-                        f"{clean(pred)}")
+            rows.append(tsv_row(t.name, item, edit_distance(label, pred), label, pred))
     atomic_write_text(path, "\n".join(rows) + "\n")
 
 
