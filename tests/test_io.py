@@ -583,6 +583,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(self.image[:10])
             self.wfile.flush()
             self.release.wait(3.0)
+        elif path == "/drip":  # a byte every 50 ms: each wait is short, the whole is not
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(self.image)))
+            self.end_headers()
+            for byte in self.image:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if self.release.wait(0.05):
+                    break
         elif path == "/loop":
             type(self).loop_hits += 1
             self._redirect("/loop")
@@ -656,6 +666,8 @@ def test_url_ok(server):
     ("/truncated-no-length", {}, "cannot decode image.*Content-Type 'image/png'"),
     ("/slow-headers", {"timeout": (2.0, 0.3)}, "timed out"),
     ("/slow-body", {"timeout": (2.0, 0.3)}, "timed out .*body"),
+    ("/drip", {"timeout": (2.0, 0.3), "deadline": 0.3}, r"not finished within the 0.3 s "
+                                                         r"deadline \(\d+ B received"),
     ("/loop", {}, "too many redirects"),
     (f"/hops/{MAX_REDIRECTS + 1}", {}, "too many redirects"),
 ])

@@ -94,6 +94,7 @@ from __future__ import annotations
 import io as _io
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,7 +106,14 @@ import urllib3
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from . import netutil
-from .netutil import BodyTooLarge, BodyTruncated, open_stream, read_body, root_cause
+from .netutil import (
+    BodyTooLarge,
+    BodyTruncated,
+    DeadlineExceeded,
+    open_stream,
+    read_body,
+    root_cause,
+)
 
 __all__ = [
     "MAX_DOWNLOAD_BYTES",
@@ -129,6 +137,9 @@ MAX_REDIRECTS: int = netutil.MAX_REDIRECTS
 """Redirects :func:`fetch_url` follows before giving up (redirect loops end here)."""
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 20.0)
+
+DEFAULT_DEADLINE: float = 60.0
+"""Seconds a whole image download may take (the read timeout only bounds each wait)."""
 
 _URL_SCHEMES = ("http://", "https://")
 _UNSAFE_FORMATS = frozenset({"EPS"})  # decoded by running Ghostscript on the input
@@ -215,7 +226,8 @@ def is_url(s: str) -> bool:
 
 def fetch_url(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
               max_bytes: int = MAX_DOWNLOAD_BYTES,
-              session: requests.Session | None = None) -> bytes:
+              session: requests.Session | None = None,
+              deadline: float | None = DEFAULT_DEADLINE) -> bytes:
     """Download an image URL's body, defensively.
 
     The body is streamed so that ``max_bytes`` is enforced against ``Content-Length`` before
@@ -232,6 +244,7 @@ def fetch_url(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOU
         max_bytes: the largest body accepted.
         session: a ``requests.Session`` to reuse (connection pooling, custom headers). It is
             not modified; more than :data:`MAX_REDIRECTS` redirects are refused either way.
+        deadline: seconds the whole download may take (None: no limit beyond ``timeout``).
 
     Returns:
         The body bytes.
@@ -241,11 +254,12 @@ def fetch_url(url: str, *, timeout: float | tuple[float, float] = DEFAULT_TIMEOU
             a connection failure or drop, an oversized or non-image body. The message names
             the URL.
     """
-    return _fetch(url, timeout, max_bytes, session)[0]
+    return _fetch(url, timeout, max_bytes, session, deadline)[0]
 
 
 def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
-           session: requests.Session | None) -> tuple[bytes, str]:
+           session: requests.Session | None,
+           deadline: float | None = DEFAULT_DEADLINE) -> tuple[bytes, str]:
     """:func:`fetch_url`, also returning the ``Content-Type`` for later error messages."""
     what = describe(url)
     if not is_url(url):
@@ -253,13 +267,18 @@ def _fetch(url: str, timeout: float | tuple[float, float], max_bytes: int,
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     chunks: list[bytes] = []
+    end = None if deadline is None else time.monotonic() + deadline
     try:
         with open_stream(url, timeout=timeout, session=session, max_redirects=MAX_REDIRECTS,
                          headers={"Accept": "image/*, */*;q=0.5"}) as r:
             if r.status_code >= 400:
                 raise ImageLoadError(f"{what}: HTTP {r.status_code} {r.reason or ''}".rstrip())
             ctype = r.headers.get("Content-Type", "")
-            read_body(r, chunks.append, max_bytes=max_bytes)
+            read_body(r, chunks.append, max_bytes=max_bytes, deadline=end)
+    except DeadlineExceeded as e:
+        raise ImageLoadError(f"{what}: download not finished within the {deadline:g} s "
+                             f"deadline ({e.received} B received; pass a larger deadline= "
+                             "for slow servers)") from None
     except BodyTooLarge as e:
         size = f"Content-Length {e.size} B exceeds" if e.declared else "body exceeds"
         raise ImageLoadError(f"{what}: {size} the {max_bytes} B limit (pass a larger "
@@ -540,7 +559,8 @@ def _from_tensor(t: Any, composite_alpha: bool, max_pixels: int, what: str) -> n
 # --------------------------------------------------------------------------- entry point
 def load_image(src: Any, *, composite_alpha: bool = True, max_pixels: int = MAX_PIXELS,
                timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-               max_bytes: int = MAX_DOWNLOAD_BYTES) -> np.ndarray:
+               max_bytes: int = MAX_DOWNLOAD_BYTES,
+               deadline: float | None = DEFAULT_DEADLINE) -> np.ndarray:
     """Load any supported input as an RGB image array.
 
     See the module docstring for the accepted inputs and their conventions (BGR numpy
@@ -554,6 +574,7 @@ def load_image(src: Any, *, composite_alpha: bool = True, max_pixels: int = MAX_
         max_pixels: refuse images with more than this many pixels (decompression bombs).
         timeout: ``(connect, read)`` seconds for URLs.
         max_bytes: largest body downloaded for URLs.
+        deadline: seconds a URL's whole download may take (None: only ``timeout``).
 
     Returns:
         A new C-contiguous ``uint8`` array of shape (H, W, 3), RGB, H >= 1, W >= 1.
@@ -575,7 +596,7 @@ def load_image(src: Any, *, composite_alpha: bool = True, max_pixels: int = MAX_
             raise ImageLoadError(
                 f"{what}: only http:// and https:// URLs are supported, not {scheme}: "
                 "(pass a local file as a plain path, or the decoded bytes)")
-        data, ctype = _fetch(src, timeout, max_bytes, None)
+        data, ctype = _fetch(src, timeout, max_bytes, None, deadline)
         try:
             return _decode(_io.BytesIO(data), what, composite_alpha, max_pixels)
         except ImageLoadError as e:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,15 @@ class BodyTruncated(Exception):
     def __init__(self, received: int, expected: int):
         super().__init__(f"got {received} of {expected} bytes")
         self.received, self.expected = received, expected
+
+
+class DeadlineExceeded(Exception):
+    """The whole download took longer than allowed (a server trickling bytes slower than the
+    read timeout would otherwise never be cut off)."""
+
+    def __init__(self, received: int):
+        super().__init__(f"deadline passed after {received} B")
+        self.received = received
 
 
 @dataclass(frozen=True)
@@ -90,14 +100,18 @@ def content_length(response: requests.Response) -> int | None:
 
 
 def read_body(response: requests.Response, write: Callable[[bytes], Any], *,
-              max_bytes: int | None = None, chunk_size: int = CHUNK_SIZE) -> Body:
-    """Stream ``response``'s body into ``write`` chunk by chunk.
+              max_bytes: int | None = None, chunk_size: int = CHUNK_SIZE,
+              deadline: float | None = None) -> Body:
+    """Stream ``response``'s body into ``write`` chunk by chunk, until ``time.monotonic()``
+    passes ``deadline`` at the latest (checked as data arrives, so the read timeout bounds
+    the overshoot).
 
     Raises:
         BodyTooLarge: more than ``max_bytes`` declared or received (headers can lie or be
             absent, and compressed bodies can expand).
         BodyTruncated: fewer bytes than ``Content-Length`` arrived (not checked when a
             ``Content-Encoding`` makes the header count compressed bytes).
+        DeadlineExceeded: ``deadline`` passed before the body was complete.
         requests.RequestException: a connection dropped or timed out mid-body.
     """
     declared = content_length(response)
@@ -110,6 +124,8 @@ def read_body(response: requests.Response, write: Callable[[bytes], Any], *,
             raise BodyTooLarge(received, max_bytes, declared=False)
         digest.update(chunk)
         write(chunk)
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded(received)
     if (declared is not None and received < declared
             and "Content-Encoding" not in response.headers):
         raise BodyTruncated(received, declared)
