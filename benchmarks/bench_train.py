@@ -30,7 +30,7 @@ from duguang_ocr.data.lmdb_dataset import LmdbDataset
 from duguang_ocr.hub import DEFAULT_MODEL_DIR
 from duguang_ocr.models import create_model
 from duguang_ocr.training.evaluate import ctc_per_line, line_logits
-from duguang_ocr.training.trainer import param_groups
+from duguang_ocr.training.params import param_groups
 from duguang_ocr.vocab import Vocab
 
 # (label, variant, chunks per line, batch size, vocabulary)
@@ -70,7 +70,7 @@ def bench_data(ds: LmdbDataset, col: LineCollator, batch: int, batches: int) -> 
 
 def bench_step(model: torch.nn.Module, batch: dict, geometry: ChunkGeometry | None,
                warmup: int, steps: int) -> float:
-    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-4)
+    opt = torch.optim.AdamW(param_groups(model, 0.05, 1e-4), lr=1e-4)
     model.train()
     for i in range(warmup + steps):
         if i == warmup:

@@ -23,7 +23,7 @@ from duguang_ocr.data.synth_source import SynthLines
 from duguang_ocr.preprocess import scale_pixels
 from duguang_ocr.training import checkpoint
 from duguang_ocr.training.evaluate import ctc_per_line, line_logits
-from duguang_ocr.training.trainer import param_groups
+from duguang_ocr.training.params import param_groups
 
 
 def main() -> None:

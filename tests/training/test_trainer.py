@@ -8,7 +8,7 @@ from duguang_ocr.data.lmdb import write_lmdb
 from duguang_ocr.models import create_model
 from duguang_ocr.recognizer import Recognizer
 from duguang_ocr.training import ConfigError, Trainer, load_config, train
-from duguang_ocr.training.trainer import freeze_body, param_groups
+from duguang_ocr.training.params import freeze_body, param_groups
 from tests.training.conftest import png
 
 
