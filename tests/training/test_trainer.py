@@ -83,6 +83,13 @@ def test_bad_samples_and_unknown_symbols_are_dropped_and_counted(tmp_path):
     # 20 samples read once each (3 batches of 8 cover the epoch's 20).
     assert dropped == {"bad": 4, "unknown_skipped": 4, "unknown_chars_dropped": 0,
                        "too_long": 0}
+    # data.echo=2 steps twice on each batch: the same 3 batches, counted once.
+    echoed = Trainer(load_config("tiny_test", [f"data.train=[{tmp_path / 't.lmdb'}]",
+                                               f"model.vocab={tmp_path / 'vocab.txt'}",
+                                               "train.max_steps=6", "train.log_every=1",
+                                               "data.echo=2"]), tmp_path / "e")
+    assert echoed.fit()["step"] == 6
+    assert records(tmp_path / "e", "train")[-1]["dropped"] == dropped
 
 
 def test_fine_tune_a_trained_run_with_a_bigger_vocab(tiny_lmdb, tmp_path):
@@ -307,3 +314,25 @@ def test_head_rows_new_keeps_every_trained_row_exactly(tiny_lmdb, tmp_path):
                                        new_state[key][new_rows])), key
     with pytest.raises(ConfigError, match="head_rows=new"):
         Trainer(config(tiny_lmdb, "optim.head_rows=new"), tmp_path / "fresh")
+
+
+def test_data_echo_steps_twice_per_batch_and_resumes_between_echoes(tiny_lmdb, tmp_path):
+    """data.echo=2: an epoch holds twice the steps, each batch's drop counts are counted
+    once, and a run stopped between a batch's two steps resumes exactly there."""
+    cfg = config(tiny_lmdb, "data.echo=2", "train.max_epochs=2", "train.max_steps=null",
+                 "data.augment=0.5", "model.arch={drop_rate: 0.1}", "train.save_every=3",
+                 "eval.every_steps=0")
+    straight = Trainer(cfg, tmp_path / "a")
+    once = Trainer(config(tiny_lmdb, "train.max_epochs=2", "train.max_steps=null"),
+                   tmp_path / "once")
+    assert straight.total_steps == 2 * once.total_steps  # 2 epochs, each batch twice
+    once.close()
+    straight.fit()
+    Trainer(cfg, tmp_path / "b").fit(stop_at=5)  # after the first of a batch's two steps
+    resumed = Trainer(cfg, tmp_path / "b", resume=True)
+    assert (resumed.step, resumed.echo_done) == (5, 1)
+    resumed.fit()
+    assert resumed.step == straight.step == straight.total_steps
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)

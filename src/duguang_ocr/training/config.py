@@ -84,6 +84,10 @@ class DataSection:
     # Fine-tuning: this share of every epoch is synthetic lines over model.init's own charset
     # (rendered like data.synth), so a run that adds symbols keeps rehearsing the old ones.
     replay: float = 0.0
+    # Data echoing: optimizer steps taken on each loaded batch. When rendering sets the pace
+    # (the log's "waiting for data"), 2 lets the GPU learn from each batch twice instead of
+    # idling. An epoch then holds echo times as many steps.
+    echo: int = 1
 
 
 @dataclass
@@ -229,6 +233,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (0.0 <= cfg.data.augment <= 1.0, "data.augment must lie in [0, 1]"),
         (0.0 <= cfg.data.replay < 1.0, "data.replay must lie in [0, 1)"),
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
+        (cfg.data.echo >= 1, "data.echo must be >= 1"),
         (cfg.optim.lr > 0, "optim.lr must be > 0"),
         (cfg.optim.body_lr_scale >= 0, "optim.body_lr_scale must be >= 0 (0 freezes the body)"),
         (cfg.optim.head_rows in ("all", "new"), "optim.head_rows must be all or new"),

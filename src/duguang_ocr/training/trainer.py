@@ -104,6 +104,7 @@ class Trainer:
         self._add_synth()
         self._build_optim()
         self.step = self.epoch = self.batch_in_epoch = 0
+        self.echo_done = 0  # steps already taken on the current batch (data.echo)
         self.best = -math.inf
         self.start_scores: dict | None = None  # eval.at_start's scores
         self.dropped = dict.fromkeys(STAT_KEYS, 0)
@@ -197,7 +198,7 @@ class Trainer:
         self.sampler = distributed.ShardedBatchSampler(
             len(self.train_set), t.batch_size, rank=info.rank, world_size=info.world_size,
             seed=t.seed)
-        self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate)
+        self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate) * c.data.echo
         self.total_steps = run_length(t, self.steps_per_epoch, log=info.is_main)
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, c.optim.weight_decay, c.optim.lr, c.optim.body_lr_scale,
@@ -242,13 +243,17 @@ class Trainer:
         self.elapsed = float(s.get("elapsed", 0.0))
         self.scaler.load_state_dict(s["scaler"])
         self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
+        self.echo_done = int(s.get("echo_done", 0))
         self.best, self.dropped = s["best"], dict(s["dropped"])
         self.start_scores = s.get("start_scores")
-        same = (s["world_size"], s["batch_size"], s["accumulate"], s["seed"], s["train_size"]) == (
-            info.world_size, t.batch_size, self.cfg.optim.accumulate, t.seed, len(self.train_set))
+        same = (s["world_size"], s["batch_size"], s["accumulate"], s["seed"], s["train_size"],
+                s.get("echo", 1)) == (info.world_size, t.batch_size, self.cfg.optim.accumulate,
+                                      t.seed, len(self.train_set), self.cfg.data.echo)
         if not same:
             logger.warning("resuming with a different world size, batch size, accumulation, "
-                           "seed or data set size: the data order will not match the original run")
+                           "seed, data set size or data.echo: the data order will not match the "
+                           "original run")
+        self.echo_done = min(self.echo_done, self.cfg.data.echo - 1)
         if s["total_steps"] != self.total_steps:
             logger.info("the schedule now ends at step %d (was %d)", self.total_steps,
                         s["total_steps"])
@@ -318,22 +323,34 @@ class Trainer:
         epoch_end = False
         while not epoch_end and self.step < self.until:
             group = min(self.cfg.optim.accumulate, n_batches - self.batch_in_epoch)
-            for i in range(group):
+            micro = []
+            for _ in range(group):
                 t_wait = time.perf_counter()
-                batch = next(batches)
+                micro.append(next(batches))
                 self._window["wait"] += time.perf_counter() - t_wait
-                self._micro_batch(batch, 1.0 / group, sync=i == group - 1)
-            grad_norm = self._optimizer_step()
-            self.step += 1
-            # The scheduler's lambda has just measured the time used (one DDP reduce a step).
-            if self.time_used >= 1.0 and self.step < self.until:
-                logger.info("train.time_limit reached at step %d: finishing", self.step)
-                self.until = self.total_steps = self.step
-            self.batch_in_epoch += group
-            epoch_end = self.batch_in_epoch >= n_batches
-            if epoch_end:
-                self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-            last_eval = self._after_step(epoch_end, grad_norm) or last_eval
+            # data.echo steps on these batches; a run stopped between them resumes there.
+            for _ in range(self.echo_done, self.cfg.data.echo):
+                first = self.echo_done == 0  # drop counts: once per batch, not per echo
+                for i, batch in enumerate(micro):
+                    self._micro_batch(batch, 1.0 / group, sync=i == group - 1,
+                                      count_drops=first)
+                grad_norm = self._optimizer_step()
+                self.step += 1
+                # The scheduler's lambda has just measured the time used (one DDP reduce a
+                # step).
+                if self.time_used >= 1.0 and self.step < self.until:
+                    logger.info("train.time_limit reached at step %d: finishing", self.step)
+                    self.until = self.total_steps = self.step
+                self.echo_done += 1
+                if self.echo_done == self.cfg.data.echo:
+                    self.echo_done = 0
+                    self.batch_in_epoch += group
+                    epoch_end = self.batch_in_epoch >= n_batches
+                    if epoch_end:
+                        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                last_eval = self._after_step(epoch_end, grad_norm) or last_eval
+                if self.step >= self.until:
+                    break
         return last_eval
 
     def _new_window(self) -> dict:
@@ -342,10 +359,12 @@ class Trainer:
         return {"loss": torch.zeros((), device=self.device), "lines": 0, "wait": 0.0,
                 "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
 
-    def _micro_batch(self, batch: dict, scale: float, sync: bool) -> None:
+    def _micro_batch(self, batch: dict, scale: float, sync: bool,
+                     count_drops: bool = True) -> None:
         w = self._window
-        for k in STAT_KEYS:
-            w[k] += batch["stats"][k]
+        if count_drops:
+            for k in STAT_KEYS:
+                w[k] += batch["stats"][k]
         x = scale_pixels(batch["images"].to(self.device, non_blocking=True))
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
@@ -508,7 +527,8 @@ class Trainer:
         t = self.cfg.train
         checkpoint.save_state(self.state_path, {
             "version": checkpoint.STATE_VERSION, "step": self.step, "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch, "total_steps": self.total_steps,
+            "batch_in_epoch": self.batch_in_epoch, "echo_done": self.echo_done,
+            "echo": self.cfg.data.echo, "total_steps": self.total_steps,
             "elapsed": self.elapsed + time.monotonic() - self._t_resumed,
             "best": self.best, "dropped": dict(self.dropped), "rng": rng,
             "start_scores": self.start_scores,
