@@ -152,6 +152,10 @@ def test_cli_synth_in_process(tmp_path, fonts, capsys):
     # Progress: none when stderr is not a terminal, a lines bar with --progress.
     assert cli_main(["synth", str(out), "--n", "2", "--overwrite", "--progress"]) == 0
     assert "2/2" in capsys.readouterr().err
+    # README's `duguang-ocr synth data/synth_val.lmdb` in a fresh checkout: no data/ yet.
+    nested = tmp_path / "data" / "val.lmdb"
+    assert cli_main(["synth", str(nested), "--n", "2", "--workers", "1"]) == 0
+    assert read_count(nested) == 2
 
 
 def test_cli_synth_subprocess(tmp_path, fonts):

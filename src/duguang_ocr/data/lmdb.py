@@ -147,13 +147,15 @@ def write_lmdb(
     """Write ``(encoded_image_bytes, label)`` pairs to an LMDB data set at ``out``.
 
     The data set is built under a temporary name and renamed into place at the end; the
-    map grows as needed. Returns the number of samples written.
+    map grows as needed; missing parent folders are made. Returns the number of samples
+    written.
 
     >>> n = write_lmdb([(png_bytes, "hello")], "train.lmdb")  # doctest: +SKIP
     """
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (pass overwrite=True to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = dir_temp(out)
     shutil.rmtree(tmp, ignore_errors=True)
     env = lmdb.open(str(tmp), map_size=map_size, subdir=True, lock=True)

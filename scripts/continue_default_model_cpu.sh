@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Continue the embedded default model's training on this machine's CPU, in the background
+# beside other work (niced, one torch thread, one rendering worker), for MINUTES:
+#
+#   bash scripts/continue_default_model_cpu.sh WORK MINUTES [REAL_DIR] [--set key=value ...]
+#
+# It starts from the package's weights (src/duguang_ocr/hub/default) at a fine-tuning
+# learning rate with the cosine annealed by the deadline, reads REAL_DIR/{ic15,ic13,iiit5k,
+# svt,plates}.lmdb (default data/real, see docs/DATA.md) and evaluates on
+# data/synth_val.lmdb (made here when missing). `--resume` semantics: rerunning with the same
+# WORK continues the run. Ship the result only if it beats the package on every realtest
+# subset and zh_browser (benchmarks/default_model_progress.py), with
+#   python scripts/ship_default_model.py WORK/run/last --lines-seen <shipped + steps x 32>
+set -euo pipefail
+work=${1:?WORK}
+minutes=${2:?MINUTES}
+real=${3:-data/real}
+shift $(( $# >= 3 ? 3 : $# ))
+mkdir -p "$work"
+[ -d "$work/init" ] || cp -r src/duguang_ocr/hub/default "$work/init"
+[ -d data/synth_val.lmdb ] || duguang-ocr synth data/synth_val.lmdb --n 1000 --seed 777
+sets=
+for name in ic15 ic13 iiit5k svt plates; do sets+="$real/$name.lmdb,"; done
+nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run" --resume \
+  --set "model.init=$work/init" --set model.vocab=null --set "model.arch={}" \
+  --set optim.lr=1e-4 --set optim.warmup_steps=50 --set "data.synth.curriculum={}" \
+  --set "data.train=[${sets%,}]" --set "data.eval=[data/synth_val.lmdb]" \
+  --set train.threads=1 --set data.num_workers=1 --set "train.time_limit=$minutes" \
+  --set train.max_steps=100000 --set eval.every_steps=500 --set eval.max_samples=300 \
+  --set train.save_every=100 "$@" > "$work/train.out" 2>&1 &
+echo "training in the background (pid $!): tail -f $work/train.out"
