@@ -35,6 +35,7 @@ from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
 from ..models import MODELS
 from ..preprocess import scale_pixels
+from ..vocab import Vocab
 from . import checkpoint, distributed
 from .config import ConfigError, TrainConfig, run_length, save_config, validate
 from .evaluate import ctc_per_line, line_logits
@@ -142,13 +143,19 @@ class Trainer:
         logger.info("training data: %s (%d lines per epoch)",
                     ", ".join(map(repr, self.train_parts)), len(self.train_set))
 
+    def _init_vocab(self, why: str) -> Vocab:
+        """``model.init``'s own vocabulary (without reading its weights), for a setting that
+        ``why`` needs it; a fresh variant has none."""
+        init = self.cfg.model.init
+        if init in MODELS:
+            raise ConfigError(f"{why}; model.init={init!r} is a fresh variant")
+        return checkpoint.base_model(init)[1]
+
     def _replay_source(self) -> SynthLines:
         """``data.replay``: lines over ``model.init``'s own charset, that share of each epoch."""
-        m, d = self.cfg.model, self.cfg.data
-        if m.init in MODELS:
-            raise ConfigError("data.replay rehearses the charset of the checkpoint being "
-                              f"fine-tuned; model.init={m.init!r} is a fresh variant")
-        old = checkpoint.base_model(m.init)[1]
+        d = self.cfg.data
+        old = self._init_vocab("data.replay rehearses the charset of the checkpoint being "
+                               "fine-tuned")
         lines = sum(map(len, self.train_parts))
         n = max(1, round(lines * d.replay / (1 - d.replay)))
         logger.info("replay: %d lines per epoch over model.init's %d symbols", n, len(old))
@@ -168,10 +175,8 @@ class Trainer:
             logger.info("optim.body_lr_scale=0: training the CTC head only (%d tensors frozen)",
                         frozen)
         if self.cfg.optim.head_rows == "new":
-            if m.init in MODELS:
-                raise ConfigError("optim.head_rows=new trains the rows of symbols that "
-                                  f"model.init lacks; model.init={m.init!r} is a fresh variant")
-            old = checkpoint.base_model(m.init)[1]
+            old = self._init_vocab("optim.head_rows=new trains the rows of symbols that "
+                                   "model.init lacks")
             rows = [vocab.char_id(c) for c in vocab.symbols if c not in old]
             train_only_rows(model, rows)
             logger.info("optim.head_rows=new: %d head rows learn, the other %d stay as trained",
