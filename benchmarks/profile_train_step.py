@@ -17,11 +17,12 @@ import time
 
 import torch
 
+from duguang_ocr import hub
 from duguang_ocr.chunking import ChunkGeometry
 from duguang_ocr.data.collate import Keyed, LineCollator
 from duguang_ocr.data.synth_source import SynthLines
+from duguang_ocr.hub.modelscope import load_model_dir
 from duguang_ocr.preprocess import scale_pixels
-from duguang_ocr.training import checkpoint
 from duguang_ocr.training.evaluate import ctc_per_line, line_logits
 from duguang_ocr.training.params import param_groups
 
@@ -36,11 +37,8 @@ def main() -> None:
     ap.add_argument("--max-chars", type=int, default=40)
     args = ap.parse_args()
     device = torch.device(args.device)
-    spec, vocab = checkpoint.base_model(args.model)
-    from duguang_ocr.models import create_model, variant_config
-
-    model = create_model(spec.variant, **{**variant_config(spec.variant).to_dict(),
-                                          "num_classes": vocab.num_classes}).to(device).train()
+    model, vocab, _ = load_model_dir(hub.resolve(args.model))
+    model = model.to(device).train()
     geometry = ChunkGeometry.of(model.config)
     collate = LineCollator(vocab, geometry, raw_pixels=True)
     source = Keyed(SynthLines(args.batch_size, vocab.symbols, max_chars=args.max_chars))
