@@ -21,11 +21,7 @@ set -uo pipefail
 out=${1:?OUT}
 minutes=${2:?MINUTES}
 mkdir -p "$out/train"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-export DUGUANG_OCR_FONTS=/tmp/fonts DUGUANG_OCR_SYSTEM_FONTS=0
-python3 -c "import lmdb" 2>/dev/null ||
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
-mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
+source scripts/gpu_env.sh || exit 1
 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests > "$out/cuda_tests.txt" 2>&1
 tail -1 "$out/cuda_tests.txt"
 # Two recipes, each as GROW_A / GROW_B arguments: the whole model at a fine-tuning lr (with

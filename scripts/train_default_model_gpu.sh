@@ -18,15 +18,7 @@ minutes=${2:?MINUTES}
 init=${3:--}
 shift $(( $# >= 3 ? 3 : $# ))
 mkdir -p "$out"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-# Only the carried fonts: the machine's own may include a held-out check set's fonts.
-export DUGUANG_OCR_FONTS=/tmp/fonts DUGUANG_OCR_SYSTEM_FONTS=0
-if ! python3 -c "import lmdb" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
-fi
-if [ -z "$(ls -A /tmp/fonts 2>/dev/null)" ]; then
-  mkdir -p /tmp/fonts && tar xJf .fonts/fonts.tar.xz -C /tmp/fonts || exit 1
-fi
+source scripts/gpu_env.sh || exit 1
 # One rendering worker per core but the main process's (WORKERS: fewer, to share the CPU).
 workers=${WORKERS:-$(( $(nproc) - 1 ))}
 # Also fills the font coverage cache that every DataLoader worker then reads.
