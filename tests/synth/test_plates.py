@@ -24,3 +24,32 @@ def test_render_plate_is_a_reproducible_line_crop(cjk_face):
     assert 2.0 < a.shape[1] / a.shape[0] < 5.0  # plate proportions, padding aside
     assert np.array_equal(a, b)
     assert a.std() > 10  # something was drawn
+
+
+def test_plate_colors_vary_with_the_light_but_keep_the_style_contrast():
+    from duguang_ocr.synth.plates import _plate_colors
+
+    rng = np.random.default_rng(3)
+    pairs = [_plate_colors(rng, "皖A12345") for _ in range(300)]
+    blues = [bg for bg, fg in pairs if bg[2] > bg[0] and bg[2] > bg[1]]
+    assert len(blues) > 150  # blue plates stay the common style
+    assert min(sum(bg) for bg in blues) < 150 < max(sum(bg) for bg in blues)  # dim and bright
+    # Text always stands out from its plate, however the light falls.
+    assert all(abs(sum(fg) - sum(bg)) > 60 for bg, fg in pairs)
+    green_bg, _ = _plate_colors(rng, "粤B123456")
+    assert green_bg[1] > green_bg[0] and green_bg[1] > green_bg[2]
+
+
+def test_surroundings_keep_the_whole_plate_height_within_a_loose_or_tight_crop():
+    from PIL import Image
+
+    from duguang_ocr.synth.plates import _surroundings
+
+    plate = Image.new("RGB", (400, 140), (18, 62, 168))
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        out = _surroundings(plate, rng)
+        assert 400 * 0.95 <= out.width <= 400 * 1.17
+        assert 140 * 0.87 <= out.height <= 140 * 1.5
+        # The plate's own colour still fills the middle of the crop.
+        assert out.getpixel((out.width // 2, out.height // 2)) == (18, 62, 168)

@@ -4,7 +4,8 @@ the plate number, white on blue or black on yellow/green, usually tiny and blurr
 
 ``plate_text`` draws a plausible number (province, issuing-office letter, five characters;
 six on green new-energy plates), ``render_plate`` draws it in the standard layout and then
-degrades it like a camera crop: loose or tight crop, small tilt and keystone, downscaling to
+degrades it like a camera crop: paint dimmed by the light, car body around a loose or tight
+crop, horizontal stretch, small tilt and keystone, downscaling to
 a few dozen pixels high, blur, noise and JPEG (:func:`duguang_ocr.data.augment.augment_line`).
 The label never contains the separator dot, as plate data sets write it.
 """
@@ -51,23 +52,49 @@ def _glyph(ch: str, face: FontFace, w: int, h: int, color: tuple,
     return out
 
 
-def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
-                 height: int | None = 32) -> np.ndarray:
-    """Draw ``text`` (from :func:`plate_text`) as a degraded plate crop, H x W x 3 RGB."""
-    from ..data.augment import augment_line
-
+def _plate_colors(rng: np.random.Generator, text: str) -> tuple[tuple, tuple]:
+    """Background and text colours of one plate as a camera sees it: the style's paint, dimmed
+    or brightened by the light (real crops are often dark navy with grey text), tinted a
+    little."""
     if len(text) == 8:  # six characters after the office letter: a green plate
         bg, fg, _ = STYLES[2]
     else:
         weights = np.array([style[2] for style in STYLES[:2]])
         bg, fg, _ = STYLES[int(rng.choice(2, p=weights / weights.sum()))]
+    light = rng.uniform(0.45, 1.2)
+    tint = rng.uniform(0.85, 1.15, size=3)
+    bg = np.clip(np.array(bg) * light * tint, 0, 255)
+    fg = np.clip(np.array(fg) * rng.uniform(0.7, 1.05) * max(light, 0.7), 0, 255)
+    return tuple(int(c) for c in bg), tuple(int(c) for c in fg)
+
+
+def _surroundings(plate: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Put the plate on a patch of car body (a flat, noisy colour) and crop it loosely or a
+    little too tightly, as detector boxes do."""
+    w, h = plate.size
+    left, right = (int(rng.uniform(-0.02, 0.08) * w) for _ in range(2))
+    top, bottom = (int(rng.uniform(-0.06, 0.25) * h) for _ in range(2))
+    body = tuple(int(c) for c in np.clip(rng.uniform(0, 220) + rng.uniform(-25, 25, 3), 0, 255))
+    canvas = Image.new("RGB", (w + max(left, 0) + max(right, 0), h + max(top, 0) + max(bottom, 0)),
+                       body)
+    canvas.paste(plate, (max(left, 0), max(top, 0)))
+    x0, y0 = max(-left, 0), max(-top, 0)
+    return canvas.crop((x0, y0, canvas.width - max(-right, 0), canvas.height - max(-bottom, 0)))
+
+
+def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
+                 height: int | None = 32) -> np.ndarray:
+    """Draw ``text`` (from :func:`plate_text`) as a degraded plate crop, H x W x 3 RGB."""
+    from ..data.augment import augment_line
+
+    bg, fg = _plate_colors(rng, text)
     cell_w, cell_h, gap = 45, 90, 12
     width = 2 * 22 + len(text) * cell_w + (len(text) - 1) * gap + 20  # + room for the dot
-    plate = Image.new("RGB", (width, 140), tuple(int(c) for c in bg))
+    plate = Image.new("RGB", (width, 140), bg)
     draw = ImageDraw.Draw(plate)
     draw.rectangle((5, 5, width - 6, 134), outline=fg, width=3)
     x = 22
-    stroke = int(rng.integers(0, 4))  # plate fonts are heavier than most text faces
+    stroke = int(rng.integers(1, 6))  # plate fonts are heavier than most text faces
     for i, ch in enumerate(text):
         glyph = _glyph(ch, face, cell_w, cell_h, fg, stroke)
         plate.paste(glyph, (x, 25), glyph)
@@ -75,11 +102,14 @@ def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
         if i == 1:  # the separator dot after the province and office letter
             draw.ellipse((x - 2, 64, x + 8, 74), fill=fg)
             x += 20
-    img = np.asarray(plate)
-    # Often shot small: down to 20-40 px high before the usual degradations.
+    if rng.random() < 0.7:
+        plate = _surroundings(plate, rng)
+    # Often shot small: down to 20-40 px high before the usual degradations; and plate data
+    # sets often store crops resized to a fixed box (LPRNet's 94 x 24 stretches them ~1.25x).
     h = int(rng.integers(20, 44))
-    img = np.asarray(Image.fromarray(img).resize((max(8, round(img.shape[1] * h / 140)), h),
-                                                 Image.BILINEAR))
+    stretch = rng.uniform(0.85, 1.35)
+    img = np.asarray(plate.resize((max(8, round(plate.width * h / plate.height * stretch)), h),
+                                  Image.BILINEAR))
     img = augment_line(img, rng, p=0.8)
     if height is not None:
         w = max(1, int(img.shape[1] * height / img.shape[0]))
