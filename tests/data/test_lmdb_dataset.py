@@ -150,3 +150,21 @@ def test_a_data_set_rewritten_at_the_same_path_is_read_afresh(lmdb_path):
     shutil.copytree(other, lmdb_path)
     assert read_count(lmdb_path) == 2 and LmdbDataset(lmdb_path)[1][1] == "b"
     close_env(other)
+
+
+def test_new_data_under_an_old_lock_file_is_opened_not_refused_as_already_open(lmdb_path):
+    """py-lmdb refuses an environment whose lock.mdb is one a live handle was opened beside.
+    A data set copied over an old one can get the old lock file's inode number back (seen
+    as a flaky failure above); keeping lock.mdb and swapping data.mdb provokes it every
+    time. The stale handle on the replaced file gives way; the new data is read."""
+    import os
+
+    from duguang_ocr.data.lmdb import open_env, read_count
+
+    open_env(lmdb_path)  # a data set holds a handle on the current files
+    assert (lmdb_path / "lock.mdb").is_file()
+    other = lmdb_path.parent / "other"
+    write_lmdb([(png("a"), "a"), (png("b"), "b")], other)
+    os.replace(other / "data.mdb", lmdb_path / "data.mdb")  # same lock.mdb, new data file
+    assert read_count(lmdb_path) == 2
+    assert LmdbDataset(lmdb_path)[1][1] == "b"

@@ -13,8 +13,10 @@ Every reader in the package goes through one read-only handle per LMDB file and 
 (:func:`open_env` for data sets, :func:`reading` for one-off reads): LMDB refuses to open one
 environment twice in a process (py-lmdb raises "already open"), so a data set being trained
 on, ``duguang-ocr eval`` over the same path and a ``read_count`` must all share it. Handles are keyed by the data file's identity
-(device, inode), like py-lmdb's own check, so a data set rewritten at the same path gets a
-fresh handle, never a stale one. ``fork``-ed DataLoader workers inherit the parent's handle,
+(device, inode), so a data set rewritten at the same path gets a fresh handle, never a stale
+one; when py-lmdb still calls the new files "already open" (it also keys on ``lock.mdb``,
+whose inode number a copied-in data set can inherit), handles on replaced files are closed
+(a data set object still holding one then fails instead of reading deleted data). ``fork``-ed DataLoader workers inherit the parent's handle,
 which is safe for a read-only, lock-free environment (each worker runs its own read
 transactions on its own copy of the mapping); ``spawn``-ed ones open their own.
 """
@@ -56,14 +58,41 @@ def _identity(path: str | os.PathLike) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
+def _open(path: str | os.PathLike) -> lmdb.Environment:
+    return lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False,
+                     max_readers=512)
+
+
+def _close_stale() -> None:
+    """Close the handles (no reader inside) whose data file is no longer the one at their
+    path: the data set was deleted or replaced since. Caller holds ``_LOCK``."""
+    for key, h in list(_ENVS.items()):
+        try:
+            current = _identity(h.env.path())
+        except ValueError:
+            current = None
+        if current != key and h.readers == 0:
+            del _ENVS[key]
+            h.env.close()
+
+
 def _handle(path: str | os.PathLike) -> tuple[tuple[int, int], _Handle]:
     key = _identity(path)  # outside the lock: a stat, not a shared-state read
     with _LOCK:
         h = _ENVS.get(key)
         if h is None:
-            h = _ENVS[key] = _Handle(lmdb.open(
-                str(path), readonly=True, lock=False, readahead=False, meminit=False,
-                max_readers=512))
+            try:
+                env = _open(path)
+            except lmdb.Error as e:
+                # py-lmdb also keys on lock.mdb, which our lock-free handles never hold
+                # open: a data set replaced by copying (rmtree + copytree) can get the old
+                # lock file's inode number back and look "already open" while a handle on
+                # the replaced files lives. Such stale handles give way to the new files.
+                if "already open" not in str(e):
+                    raise
+                _close_stale()
+                env = _open(path)
+            h = _ENVS[key] = _Handle(env)
         return key, h
 
 
