@@ -9,11 +9,23 @@
 #   fonts-wqy-zenhei      WenQuanYi Zen Hei (CJK sans)   GPL-2 with font embedding exception
 #   fonts-arphic-ukai     AR PL UKai (CJK kai/brush)     Arphic Public License
 #   fonts-arphic-uming    AR PL UMing (CJK ming/serif)   Arphic Public License
+#   fonts-arphic-gbsn00lp AR PL SungtiL GB (CJK song)    Arphic Public License
+#   fonts-arphic-gkai00mp AR PL KaitiM GB (CJK kai)      Arphic Public License
+#   fonts-urw-base35      URW clones of the PostScript 35 (Nimbus Sans/Roman/Mono, Bookman,
+#                         Gothic, C059 Century, P052 Palatino, Z003)  AGPL-3 with font exception
+#   fonts-roboto-unhinted Roboto, Roboto Condensed       Apache-2.0
+#   fonts-open-sans       Open Sans                      Apache-2.0
+#   fonts-lato            Lato                           SIL OFL 1.1
+#   fonts-crosextra-carlito Carlito (Calibri metrics)    SIL OFL 1.1
+#   fonts-linuxlibertine  Linux Libertine / Biolinum     GPL-2 with font exception / OFL 1.1
+# None of them is a font of the browser check set (docs/DATA.md: Noto CJK, LXGW WenKai).
 # Rendered images are not derivative fonts, so training data and models are unaffected by
 # the font licences. Idempotent and quiet: does nothing when every package is installed.
 set -euo pipefail
 pkgs=(fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-comic-neue
-      fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming)
+      fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming
+      fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-urw-base35 fonts-roboto-unhinted
+      fonts-open-sans fonts-lato fonts-crosextra-carlito fonts-linuxlibertine)
 need=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

@@ -219,6 +219,12 @@ def test_kinds_look_like_what_they_claim(by_kind):
     assert all(all(is_hanzi(c) or c in ZH_PUNCT for c in t) for t in k["zh_sentence"])
     assert _frac(k["zh_sentence"], lambda t: t[-1] in "。！？；…") > 0.9
     assert all(all(map(is_hanzi, t)) for t in k["zh_chars"])
+    # zh_running: windows of prose, so some lines end on a comma (the other Chinese kinds
+    # never do) and some carry an English name of several words with its spaces.
+    assert _frac(k["zh_running"], lambda t: sum(map(is_hanzi, t)) >= len(t) / 2) > 0.85
+    assert _frac(k["zh_running"], lambda t: t[-1] in "，、") > 0.01
+    assert any(re.search("[A-Za-z]+ [A-Za-z]+", t) for t in k["zh_running"])
+    assert not any(re.search(" [，、。；：]", t) for t in k["zh_running"])
     for kind in ("en_words", "en_sentence"):
         assert all(t.isascii() and re.search("[A-Za-z]{2}", t) for t in k[kind]), kind
     assert _frac(k["en_sentence"], lambda t: t[0].isupper()) > 0.95

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from duguang_ocr.synth import fonts as F
-from duguang_ocr.synth.fonts import FontSet, classify, discover_fonts, probe_coverage
+from duguang_ocr.synth.fonts import FontFace, FontSet, classify, discover_fonts, probe_coverage
 
 HANZI = "中文的一国读光识别"
 
@@ -22,7 +22,7 @@ def test_discovery_finds_cjk_and_latin_faces(fonts):
     # sorted, de-duplicated files: the face order (hence which face a seed picks) is fixed
     keys = [(f.path, f.index) for f in fonts.faces]
     assert len(set(keys)) == len(keys)
-    assert [k[0] for k in keys] == sorted(k[0] for k in keys)
+    assert [k[0] for k in keys] == sorted((k[0] for k in keys), key=Path)
     # every face is a text face and draws what it claims only from the charset
     for f in fonts.faces:
         assert set("0aA") <= f.coverage, f
@@ -123,9 +123,44 @@ def test_disk_cache_roundtrip(tmp_path, monkeypatch, latin_face):
     ("Liberation Sans", "Regular", False, "latin-sans"),
     ("Comic Neue", "Regular", False, "latin-hand"),
     ("Nimbus Roman", "Regular", False, "latin-serif"),
+    ("AR PL SungtiL GB", "Regular", True, "cjk-serif"),
+    ("AR PL KaitiM GB", "Regular", True, "cjk-kai"),
+    ("C059", "Bold", False, "latin-serif"),
+    ("P052", "Italic", False, "latin-serif"),
+    ("URW Bookman", "Light", False, "latin-serif"),
+    ("Linux Libertine O", "Regular", False, "latin-serif"),
+    ("Linux Libertine Mono O", "Mono", False, "latin-mono"),
+    ("Linux Biolinum O", "Regular", False, "latin-sans"),
+    ("Z003", "Medium Italic", False, "latin-hand"),
 ])
 def test_classify(family, style, is_cjk, category):
     assert classify(family, style, is_cjk) == category
+
+
+def _face(family: str, style: str = "Regular") -> FontFace:
+    return FontFace(f"/f/{family}-{style}.ttf", 0, family, style, "latin-sans",
+                    frozenset("abc"))
+
+
+def test_pick_draws_a_family_before_a_face():
+    """A family with many weights must not crowd out one with a single face."""
+    many = [_face("Lato", f"W{i}") for i in range(18)]
+    fs = FontSet(tuple(many + [_face("Carlito")]))
+    rng = np.random.default_rng(0)
+    picks = [fs.pick("abc", rng).family for _ in range(2000)]
+    assert 0.4 < picks.count("Carlito") / len(picks) < 0.6
+    assert len({f.style for f in (fs.pick("abc", rng) for _ in range(500))}) > 15
+
+
+def test_code_named_ornament_and_keycap_fonts_are_skipped(fonts):
+    """URW's D050000L (Zapf Dingbats) and Biolinum Keyboard cover "0aA" but draw ornaments
+    and key caps; discovery must leave them out (scripts/install_fonts.sh installs both)."""
+    files = [p for p in F.find_font_files(F.font_dirs()) if p.name.startswith(("D050000L", "LinBiolinum_K"))]
+    if not files:
+        pytest.skip("fonts-urw-base35 / fonts-linuxlibertine not installed")
+    families = {f.family for f in fonts.faces}
+    assert not any("D050000L" in f or "Keyboard" in f for f in families), families
+    assert {"Nimbus Sans", "Linux Libertine O"} <= families  # their siblings stay
 
 
 def test_empty_fontset():

@@ -52,7 +52,7 @@ LENGTH_BUCKETS = ((1, 1, 0.03), (2, 5, 0.30), (6, 12, 0.40), (13, 20, 0.19), (21
 which at height 32 is what fits one or two 300-px model chunks."""
 
 DEFAULT_MIX: Mapping[str, float] = {
-    "zh_phrase": 0.26, "zh_sentence": 0.05, "zh_chars": 0.05,
+    "zh_phrase": 0.17, "zh_sentence": 0.03, "zh_running": 0.11, "zh_chars": 0.05,
     "en_words": 0.09, "en_sentence": 0.04,
     "number": 0.05, "date": 0.05, "money": 0.04, "phone": 0.03, "code": 0.06,
     "name": 0.04, "address": 0.04, "company": 0.02, "job": 0.01,
@@ -171,6 +171,7 @@ class TextSampler:
     def _generators(self) -> dict[str, Callable[[np.random.Generator, int], str]]:
         return {
             "zh_phrase": self._zh_phrase, "zh_sentence": self._zh_sentence,
+            "zh_running": self._zh_running,
             "zh_chars": self._zh_chars, "en_words": self._en_words,
             "en_sentence": self._en_sentence, "number": self._number, "date": self._date,
             "money": self._money, "phone": self._phone, "code": self._code,
@@ -455,6 +456,38 @@ class TextSampler:
     def _zh_sentence(self, rng: np.random.Generator, target: int) -> str:
         text = self._zh_words_to(rng, max(target, 6) - 1, punct_p=0.12)
         return text + tf.pick(rng, "。。。！？；…")
+
+    def _zh_running(self, rng: np.random.Generator, target: int) -> str:
+        """A window cut out of running text, as a line of a wrapped paragraph is: it starts
+        and ends anywhere, so a line may end on ，or 、 or start after a quote (the other
+        kinds always end on a word or a full stop, and the model learnt to drop a trailing
+        comma), and it carries what prose carries: English names of several words with
+        their spaces, years and measures, quoted and bracketed terms."""
+        target = max(target, int(rng.integers(8, 31)))
+        parts: list[str] = []
+        size = 0
+        while size < target + 6:
+            r = rng.random()
+            if r < 0.03:
+                words = " ".join(w.capitalize() if rng.random() < 0.7 else w
+                                 for w in (self._en_word(rng)
+                                           for _ in range(int(rng.integers(1, 4)))))
+                part = tf.pick(rng, ("", " ")) + words + tf.pick(rng, ("", " "))
+            elif r < 0.07:
+                part = f"{int(rng.integers(1, 2100))}" + tf.pick(
+                    rng, ("年", "月", "日", "年", "米", "公里", "%", "人", "万", "个", ""))
+            elif r < 0.10:
+                left, right = tf.pick(rng, (("“", "”"), ("（", "）"), ("《", "》"), ("(", ")")))
+                part = left + self._zh_words_to(rng, int(rng.integers(2, 6))) + right
+            else:
+                part = self._zh_word(rng)
+            if rng.random() < 0.2:
+                part = part.rstrip() + tf.pick(rng, "，，，，、、。。；：")
+            parts.append(part)
+            size += len(part)
+        text = "".join(parts)
+        start = int(rng.integers(0, min(4, max(1, len(text) - target)) + 1))
+        return text[start:start + target]
 
     def _zh_chars(self, rng: np.random.Generator, target: int) -> str:
         return tf.chars(rng, self.hanzi, target) if self.hanzi else ""

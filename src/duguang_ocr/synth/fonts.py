@@ -43,7 +43,10 @@ _TEXT_FONT_PROBE = frozenset("0aA" + CJK_PROBE)  # probed for every face, whatev
 
 # Faces that are not text fonts or only duplicate another face's glyphs for other regions
 # (AR PL U* TW/HK/MBE are the same design as the CN face with Traditional glyph forms).
-_SKIP_FAMILY_WORDS = ("Math", "Symbol", "Dingbat", "Emoji", "Icons")
+# URW's D050000L is Zapf Dingbats under a code name: it maps ASCII code points to ornaments,
+# so it passes the "0aA" probe and would draw a label's letters as pictures; Linux Biolinum
+# Keyboard draws each letter inside a key cap.
+_SKIP_FAMILY_WORDS = ("Math", "Symbol", "Dingbat", "Emoji", "Icons", "D050000L", "Keyboard")
 _REGIONAL_SUFFIXES = (" TW", " HK", " TW MBE", " JP", " KR")
 
 CATEGORIES = (
@@ -213,15 +216,18 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
     if is_cjk:
         if "kai" in name or "kaiti" in name:
             return "cjk-kai"
-        if any(w in name for w in ("ming", "song", "serif", "mincho", "fangsong")):
+        if any(w in name for w in ("ming", "song", "sung", "serif", "mincho")):
             return "cjk-serif"
         return "cjk-sans"
-    if any(w in name for w in ("comic", "hand", "script", "marker", "brush")):
+    if any(w in name for w in ("comic", "hand", "script", "marker", "brush", "chancery",
+                               "z003")):
         return "latin-hand"
     if "mono" in name or "courier" in name or "code" in name:
         return "latin-mono"
+    # URW's clones go by code names: C059 = Century Schoolbook, P052 = Palatino.
     if "serif" in name.replace("sans serif", "").replace("sans-serif", "") or any(
-        w in name for w in ("times", "roman", "georgia", "garamond")
+        w in name for w in ("times", "roman", "georgia", "garamond", "bookman", "libertine",
+                            "c059", "p052", "century", "palatino")
     ):
         return "latin-serif"
     return "latin-sans"
@@ -229,7 +235,7 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
 
 def _cache_key(files: Sequence[Path], charset: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(b"v2\n")  # v2: text-font/CJK tests no longer depend on the charset
+    h.update(b"v3\n")  # v3: ornament and key-cap families skipped
     h.update("\n".join(sorted(set(charset))).encode("utf-8"))
     for f in files:
         st = f.stat()
@@ -279,8 +285,8 @@ class FontSet:
         """A random face that covers ``text``, or None if no face does (resample the text).
 
         A style category is drawn first (``weights``, renormalised over the categories that
-        have a covering face) and then a face within it, so a family with many weights
-        (DejaVu has 21 faces) does not crowd out one with few (a single Kai face).
+        have a covering face), then a family within it and then one of its faces, so a family
+        with many weights (DejaVu has 21 faces) does not crowd out one with few.
         Latin-only text goes to a CJK face with probability ``latin_cjk_share``: CJK
         documents set their digits and Latin words in the CJK font.
         """
@@ -302,7 +308,11 @@ class FontSet:
         if w.sum() <= 0:
             w = np.ones(len(cats))
         cat = cats[int(rng.choice(len(cats), p=w / w.sum()))]
-        group = by_cat[cat]
+        # Then a family, then one of its faces: Lato's 18 weights must not crowd out the
+        # one face of Carlito any more than DejaVu's did a single Kai face.
+        families = sorted({f.family for f in by_cat[cat]})
+        family = families[int(rng.integers(len(families)))]
+        group = [f for f in by_cat[cat] if f.family == family]
         return group[int(rng.integers(len(group)))]
 
     def subset(self, *, cjk: bool | None = None, categories: Iterable[str] | None = None,
