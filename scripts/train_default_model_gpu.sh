@@ -7,7 +7,7 @@
 #
 # INIT_DIR (optional, "-" for none): continue from these weights (a model dir, e.g. the
 # package's hub/default) with a fresh schedule. Carried beside the checkout (git-ignored):
-#   .fonts/fonts.tar.xz   the synth fonts (tar of /usr/share/fonts/truetype/{wqy,arphic,...})
+#   .fonts/fonts.tar.xz   the synth fonts (scripts/pack_fonts.sh)
 #   .gpudata/real/NAME/   the real crops, shrunk (scripts/shrink_lmdb.py), labels.tsv each
 #   .whl/lmdb-*.whl       py-lmdb for that machine's Python
 # OUT gets train.log, metrics.jsonl, errors.tsv and last/ (the final weights; refreshed every
