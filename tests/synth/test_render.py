@@ -123,3 +123,16 @@ def test_default_config_keeps_contrast(cjk_face):
         img = render_line("识别率", cjk_face, np.random.default_rng(seed))
         gray = img.astype(np.float32).mean(axis=2)
         assert np.percentile(gray, 98) - np.percentile(gray, 2) > 40, seed
+
+
+@pytest.mark.parametrize("text", ["你好，", "是泰国、", "“引号开头", "chal-"])
+def test_the_crop_hugs_the_ink_of_edge_punctuation(text, cjk_face):
+    """Margins are measured from the ink, not from advance widths: a full-width comma's
+    advance leaves ~2/3 em of blank after its ink, which real crops (cut by ink) never
+    show; trained on that blank, the model dropped trailing commas of tight crops."""
+    cfg = RenderConfig.plain(font_size=(32, 32), margin_x=(0.1, 0.1), margin_y=(0.1, 0.1))
+    img = render_line(text, cjk_face, np.random.default_rng(0), config=cfg, height=None)
+    cols = np.flatnonzero(ink_mask(img).any(axis=0))
+    h = img.shape[0]
+    # 0.1 x the box height of margin each side, a pixel or two of anti-aliasing aside.
+    assert cols[0] <= 0.1 * h + 3 and img.shape[1] - 1 - cols[-1] <= 0.1 * h + 3

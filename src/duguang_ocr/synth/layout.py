@@ -48,10 +48,42 @@ def _layout(text: str, font, size: int, spacing: float, stroke: int,
             x += font.getlength(ch) + spacing
         if left == math.inf:  # only spaces: give the box the advance width
             left, t, r, b = 0.0, -size * 0.7, max(1.0, x), 0.0
+    left, r = _ink_x_extent(text, font, xs, stroke, left, r)
     y0, y1 = min(t, -0.72 * size), max(b, 0.05 * size)
     if underline is not None:
         y1 = max(y1, underline[0] + underline[1])
     return _Layout(xs, float(left), float(y0), float(max(r, left + 1)), float(y1), underline)
+
+
+def _glyph_ink(ch: str, font, stroke: int) -> tuple[float, float] | None:
+    """Left and right ink edge of ``ch`` drawn at x = 0 (anchor "ls"); None without ink."""
+    mask, (ox, _) = font.getmask2(ch, anchor="ls", stroke_width=stroke)
+    box = mask.getbbox()
+    return None if box is None else (ox + box[0], ox + box[2])
+
+
+def _ink_x_extent(text: str, font, xs: list[float] | None, stroke: int, left: float,
+                  right: float) -> tuple[float, float]:
+    """The line's horizontal extent by ink, not by advance widths (what ``getbbox`` gives):
+    a full-width ，or 、 has ~2/3 of an em of blank after its ink and an opening quote as much
+    before it. Crops cut by ink (detector boxes, real data sets) end right at the comma, so
+    a box that kept that blank taught the model a gap no real crop has (it then dropped
+    trailing punctuation). Only the first and last glyphs are measured."""
+    chars = [(i, ch) for i, ch in enumerate(text) if ch != " "]
+    if not chars:
+        return left, right
+    (i0, first), (i1, last) = chars[0], chars[-1]
+
+    def start(i: int) -> float:
+        return xs[i] if xs is not None else font.getlength(text[:i])
+
+    ink = _glyph_ink(first, font, stroke)
+    if ink is not None:
+        left = start(i0) + ink[0]
+    ink = _glyph_ink(last, font, stroke)
+    if ink is not None:
+        right = start(i1) + ink[1]
+    return left, right
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, text: str, font, lay: _Layout, ox: float, oy: float,
