@@ -6,9 +6,9 @@
 #
 # One call may run 10 minutes: MINUTES=8 leaves ~1 minute for the setup (lmdb wheel, fonts,
 # the synthetic eval set, the trainer's data check) and the final evaluation. Then:
-#   python scripts/ship_default_model.py OUT/train/last --lines-seen <shipped + steps x 256>
-# (extra arguments go to the trainer, e.g. --set data.echo=2 when the log shows it waiting
-# for data; then count steps x 256 / 2 new lines).
+#   python scripts/ship_default_model.py OUT/train/last --lines-seen <shipped + steps x 128>
+# (extra arguments go to the trainer, e.g. --set train.batch_size=512; the trainer echoes
+# each rendered batch twice (data.echo=2), so count steps x 256 / 2 new lines).
 #   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --lines-seen ...
 #
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
