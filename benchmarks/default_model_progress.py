@@ -6,8 +6,8 @@ browser-rendered Chinese check set and on a synthetic validation set, and append
 markdown table in ``docs/DEFAULT_MODEL.md`` is rebuilt from that file, so the curve stays
 visible across sessions and machines.
 
-    python benchmarks/default_model_progress.py runs/default/last --lines-seen 516096 \
-        --run "H200, 2016 steps of 256" [--realtest ../shared/realtest] \
+    python benchmarks/default_model_progress.py runs/default/last \
+        --run "H200, 2016 steps of 256" [--lines-seen N] [--realtest ../shared/realtest] \
         [--data zh_browser=/work/data/zh_browser] [--data synth_val=data/synth_val.lmdb]
 """
 
@@ -19,8 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from duguang_ocr import Recognizer
+from duguang_ocr import Recognizer, hub
 from duguang_ocr.evaluate import REALTEST_PROTOCOLS, evaluate
+from duguang_ocr.hub.modelscope import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "docs" / "default_model_progress.jsonl"
@@ -59,15 +60,21 @@ def update_table(rows: list[dict]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
-    ap.add_argument("--lines-seen", type=int, required=True)
+    ap.add_argument("--lines-seen", type=int, default=None,
+                    help="default: the count recorded in the model's configuration.json")
     ap.add_argument("--run", required=True, help="what produced it (hardware, steps)")
     ap.add_argument("--realtest", type=Path, default=ROOT.parent / "shared" / "realtest")
     ap.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
     args = ap.parse_args()
     data = dict(d.split("=", 1) for d in args.data)
     realtest = args.realtest if args.realtest.is_dir() else None
+    lines_seen = args.lines_seen
+    if lines_seen is None:
+        lines_seen = read_spec(hub.resolve(args.model)).lines_seen
+    if not lines_seen:
+        ap.error(f"{args.model} does not record lines_seen: pass --lines-seen")
     row = {"date": datetime.date.today().isoformat(), "run": args.run,
-           "lines_seen": args.lines_seen, "char_acc": score(args.model, realtest, data)}
+           "lines_seen": lines_seen, "char_acc": score(args.model, realtest, data)}
     with open(LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
     rows = [json.loads(line) for line in LOG.read_text(encoding="utf-8").splitlines()]

@@ -10,7 +10,7 @@
 # data/synth_val.lmdb (made here when missing). `--resume` semantics: rerunning with the same
 # WORK continues the run. Ship the result only if it beats the package on every realtest
 # subset and zh_browser (benchmarks/default_model_progress.py), with
-#   python scripts/ship_default_model.py WORK/run/last --lines-seen <shipped + steps x 32>
+#   python scripts/ship_default_model.py WORK/run/last   (the trainer records lines_seen)
 set -euo pipefail
 work=${1:?WORK}
 minutes=${2:?MINUTES}

@@ -6,10 +6,9 @@
 #
 # One call may run 10 minutes: MINUTES=8 leaves ~1 minute for the setup (lmdb wheel, fonts,
 # the synthetic eval set, the trainer's data check) and the final evaluation. Then:
-#   python scripts/ship_default_model.py OUT/train/last --lines-seen <shipped + steps x 128>
-# (extra arguments go to the trainer, e.g. --set train.batch_size=512; the trainer echoes
-# each rendered batch twice (data.echo=2), so count steps x 256 / 2 new lines).
-#   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --lines-seen ...
+#   python scripts/ship_default_model.py OUT/train/last     (lines_seen: the trainer's count)
+#   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --run "..."
+# Extra arguments go to the trainer, e.g. --set train.batch_size=512.
 #
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
 # 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2

@@ -336,3 +336,22 @@ def test_data_echo_steps_twice_per_batch_and_resumes_between_echoes(tiny_lmdb, t
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+
+
+def test_lines_seen_counts_each_loaded_line_once_and_carries_over_runs(tiny_lmdb, tmp_path):
+    """The model's own record of the lines behind it: echoed batches count once, a resumed
+    run neither loses nor recounts, and a run from model.init adds to that model's count."""
+    from duguang_ocr.hub.modelscope import read_spec
+
+    cfg = config(tiny_lmdb, "data.echo=2", "train.max_epochs=2", "train.max_steps=null",
+                 "train.save_every=3", "eval.every_steps=0")
+    Trainer(cfg, tmp_path / "a").fit(stop_at=5)  # mid-echo, mid-epoch
+    resumed = Trainer(cfg, tmp_path / "a", resume=True)
+    resumed.fit()
+    assert resumed.lines_seen == 2 * 96  # two epochs of the 96-line set
+    assert read_spec(tmp_path / "a" / "last").lines_seen == 2 * 96
+    more = Trainer(config(tiny_lmdb, f"model.init={tmp_path / 'a' / 'last'}",
+                          "train.max_steps=3", "train.batch_size=8", "eval.every_steps=0"),
+                   tmp_path / "b")
+    more.fit()
+    assert read_spec(tmp_path / "b" / "last").lines_seen == 2 * 96 + 3 * 8

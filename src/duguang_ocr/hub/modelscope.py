@@ -58,6 +58,13 @@ class ModelSpec:
     raw: dict = field(default_factory=dict)
 
     @property
+    def lines_seen(self) -> int:
+        """Training lines behind these weights, over every run that led to them, as the
+        trainer recorded them (0: not recorded, e.g. official ModelScope checkpoints)."""
+        ours = (self.raw.get("model") or {}).get("duguang_ocr") or {}
+        return int(ours.get("lines_seen") or 0)
+
+    @property
     def inference_mode(self) -> str:
         """The recognizer mode that reads lines the way the model was trained."""
         return "parity" if self.preprocess == "squash" else "default"

@@ -106,6 +106,9 @@ class Trainer:
         self._build_optim()
         self.step = self.epoch = self.batch_in_epoch = 0
         self.echo_done = 0  # steps already taken on the current batch (data.echo)
+        # Lines trained on, over every run behind the weights: model.init's own count plus
+        # each loaded batch once (an echoed batch is not new data). Saved with the weights.
+        self.lines_seen = self._init_lines_seen() if state is None else 0
         self.best = -math.inf
         self.start_scores: dict | None = None  # eval.at_start's scores
         self.dropped = dict.fromkeys(STAT_KEYS, 0)
@@ -161,6 +164,10 @@ class Trainer:
         logger.info("replay: %d lines per epoch over model.init's %d symbols", n, len(old))
         return SynthLines(n, old.symbols, seed=d.synth.seed + 1, max_chars=d.synth.max_chars,
                           max_width=d.synth.max_width)
+
+    def _init_lines_seen(self) -> int:
+        init = self.cfg.model.init
+        return 0 if init in MODELS else checkpoint.base_model(init)[0].lines_seen
 
     def _build_model(self, state: dict | None) -> None:
         m = self.cfg.model
@@ -249,6 +256,7 @@ class Trainer:
         self.scaler.load_state_dict(s["scaler"])
         self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
         self.echo_done = int(s.get("echo_done", 0))
+        self.lines_seen = int(s["lines_seen"] if "lines_seen" in s else self._init_lines_seen())
         self.best, self.dropped = s["best"], dict(s["dropped"])
         self.start_scores = s.get("start_scores")
         same = (s["world_size"], s["batch_size"], s["accumulate"], s["seed"], s["train_size"],
@@ -370,6 +378,7 @@ class Trainer:
         if count_drops:
             for k in STAT_KEYS:
                 w[k] += batch["stats"][k]
+            self.lines_seen += len(batch["target_lengths"]) * self.info.world_size
         x = scale_pixels(batch["images"].to(self.device, non_blocking=True))
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
@@ -521,7 +530,7 @@ class Trainer:
             self.work_dir / name, self.model, self.vocab, self.variant,
             img_width=self.canvas_width,
             extra={"preprocess": self.cfg.model.preprocess, "trained_steps": self.step,
-                   "epoch": self.epoch, **extra})
+                   "epoch": self.epoch, "lines_seen": self.lines_seen, **extra})
 
     def _save(self) -> None:
         self._flush_dropped()  # so a resumed run neither loses nor recounts them
@@ -534,6 +543,7 @@ class Trainer:
             "version": checkpoint.STATE_VERSION, "step": self.step, "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch, "echo_done": self.echo_done,
             "echo": self.cfg.data.echo, "total_steps": self.total_steps,
+            "lines_seen": self.lines_seen,
             "elapsed": self.elapsed + time.monotonic() - self._t_resumed,
             "best": self.best, "dropped": dict(self.dropped), "rng": rng,
             "start_scores": self.start_scores,
