@@ -33,3 +33,10 @@ def test_unknown_characters():
         v.encode("a中")
     assert v.encode("a中", unknown="skip") == [2]
     assert v.missing("a中b") == {"中", "b"}
+
+
+def test_case_pairs_and_fold_case_cover_letters_held_in_both_cases():
+    v = Vocab(list("abAB xY1É"), offset=2)
+    assert v.case_pairs() == [(v.char_id("a"), v.char_id("A")), (v.char_id("b"), v.char_id("B"))]
+    # Only letters whose lower case the vocabulary also holds are folded.
+    assert v.fold_case("AbY x1ÉZ") == "abY x1ÉZ"

@@ -93,6 +93,23 @@ class Vocab:
         """Characters of ``text`` that the vocabulary cannot express."""
         return {ch for ch in text if ch not in self._index}
 
+    def case_pairs(self) -> list[tuple[int, int]]:
+        """``(lower id, upper id)`` of every letter the vocabulary holds in both cases: what a
+        case-insensitive loss merges (:func:`duguang_ocr.training.evaluate.ctc_per_line`)."""
+        pairs = []
+        for sym in self.symbols:
+            low = sym.lower()
+            if len(sym) == 1 and sym != low and len(low) == 1 and low in self._index:
+                pairs.append((self._index[low], self._index[sym]))
+        return sorted(pairs)
+
+    def fold_case(self, text: str) -> str:
+        """``text`` with every letter of :meth:`case_pairs` in lower case (others as they
+        are): the target of a line whose label's case is not to be trusted."""
+        return "".join(ch.lower() if len(ch.lower()) == 1 and ch != ch.lower()
+                       and ch in self._index and ch.lower() in self._index else ch
+                       for ch in text)
+
     def decode(self, ids: Iterable[int]) -> str:
         """Join the symbols of already-collapsed class ids (blanks/unused ids emit nothing)."""
         itos = self.itos

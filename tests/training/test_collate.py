@@ -168,3 +168,16 @@ def test_keyed_concatenates_parts_and_passes_keys_to_sources():
     assert ds[(4, (0, 0, 4, 11))][1] == "1:11"  # the second part's local index 1
     with pytest.raises(IndexError):
         ds[(7, 0)]
+
+
+def test_case_unreliable_parts_are_flagged_and_their_targets_lower_cased():
+    vocab = Vocab(list("helowHELOW"), offset=2)
+    ds = Keyed(ToyData(), KeyedSource(), fold_case=[0])
+    assert ds[(2, 9)][3] is True and len(ds[(4, (0, 0, 4, 11))]) == 3  # only part 0
+    batch = LineCollator(vocab, G)([(line("HELLO"), "HELLO", None, True),
+                                    (line("HELLO"), "HELLO", None)])
+    assert batch["fold_case"].tolist() == [True, False]
+    n = batch["target_lengths"][0]
+    assert vocab.decode(batch["targets"][:n].tolist()) == "hello"  # folded target
+    assert vocab.decode(batch["targets"][n:].tolist()) == "HELLO"  # the label as written
+    assert batch["texts"] == ["HELLO", "HELLO"]

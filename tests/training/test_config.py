@@ -127,3 +127,12 @@ def test_run_length_says_which_limit_wins(caplog):
     assert "both set: max_steps wins" in caplog.text
     t.max_steps = None
     assert run_length(t, 8, log=False) == 120
+
+
+def test_case_insensitive_sets_must_be_training_sets():
+    with pytest.raises(ConfigError, match="case_insensitive"):
+        load_config("tiny_test", ["data.train=[a.lmdb]", "data.case_insensitive=[b.lmdb]"])
+    cfg = load_config("tiny_test", ["data.train=[a.lmdb, x/b.lmdb, c, d/e/]",
+                                    "data.case_insensitive=[x/b.lmdb, c, e]"])
+    # By path or by name: a data.train that moves the sets keeps the names valid.
+    assert cfg.data.case_insensitive_parts() == [1, 2, 3]

@@ -1,5 +1,6 @@
 import json
 import logging
+import math
 
 import pytest
 import torch
@@ -355,3 +356,19 @@ def test_lines_seen_counts_each_loaded_line_once_and_carries_over_runs(tiny_lmdb
                    tmp_path / "b")
     more.fit()
     assert read_spec(tmp_path / "b" / "last").lines_seen == 2 * 96 + 3 * 8
+
+
+def test_case_insensitive_training_sets_are_scored_with_folded_case(tiny_lmdb, tmp_path):
+    import string
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("".join(c + "\n" for c in " " + string.ascii_letters), encoding="utf-8")
+    cfg = config(tiny_lmdb, f"data.case_insensitive=[{tiny_lmdb['train']}]", f"model.vocab={vocab}",
+                 "train.max_steps=2", "eval.every_steps=0", "train.log_every=1")
+    trainer = Trainer(cfg, tmp_path / "ci")
+    assert trainer.train_set.fold_case == {0}
+    assert trainer.case_pairs.shape == (26, 2)
+    batch = trainer.collate([trainer.train_set[(i, None)] for i in range(4)])
+    assert batch["fold_case"].all()
+    trainer.fit()
+    assert all(math.isfinite(r["loss"]) for r in records(tmp_path / "ci", "train"))

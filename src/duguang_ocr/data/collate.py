@@ -52,12 +52,15 @@ class Keyed:
     evaluation the key is the sample index, which names the line in ``errors.tsv``.
 
     ``parts`` are concatenated like ``ConcatDataset``; a part with a ``sample(index, key)``
-    method (a synthetic source) receives the key, the others are indexed.
+    method (a synthetic source) receives the key, the others are indexed. ``fold_case``
+    names the parts (by position) whose labels' letter case is unreliable: their items come
+    as ``(rgb, text, key, True)`` and the collator scores them case-insensitively.
     """
 
-    def __init__(self, *parts: Any) -> None:
+    def __init__(self, *parts: Any, fold_case: Sequence[int] = ()) -> None:
         self.parts = parts
         self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.fold_case = frozenset(fold_case)
 
     @property
     def dataset(self) -> Any:
@@ -73,7 +76,9 @@ class Keyed:
         k = int(np.searchsorted(self.offsets, index, side="right")) - 1
         part, local = self.parts[k], index - int(self.offsets[k])
         sample = part.sample(local, key) if hasattr(part, "sample") else part[local]
-        return None if sample is None else (sample[0], sample[1], key)
+        if sample is None:
+            return None
+        return (sample[0], sample[1], key) + ((True,) if k in self.fold_case else ())
 
 
 def ctc_frames_needed(ids: Sequence[int]) -> int:
@@ -82,7 +87,7 @@ def ctc_frames_needed(ids: Sequence[int]) -> int:
 
 
 class LineCollator:
-    """Turn ``[(rgb, text[, key]) | None, ...]`` into a training batch.
+    """Turn ``[(rgb, text[, key[, fold_case]]) | None, ...]`` into a training batch.
 
     Args:
         vocab: the model's vocabulary (targets are its class ids).
@@ -106,8 +111,10 @@ class LineCollator:
     chunk count, (sum of chunks, 3, 32, chunk_width)) or, for whole-line models, the lines'
     canvases right-padded to the widest (B, 3, 32, W), in [0, 1] (uint8 with ``raw_pixels``); ``chunk_counts`` (B,);
     ``frames`` (B,), each line's CTC frame count; ``targets`` (concatenated ids, int64);
-    ``target_lengths`` (B,); ``texts`` (B labels, unknown characters kept); ``keys`` (each
-    kept sample's key, or None); ``stats`` (counts of dropped samples by reason).
+    ``target_lengths`` (B,); ``fold_case`` (B,) bool, the lines to score case-insensitively
+    (their targets are :meth:`Vocab.fold_case` of the label); ``texts`` (B labels, unknown
+    characters kept); ``keys`` (each kept sample's key, or None); ``stats`` (counts of
+    dropped samples by reason).
     """
 
     def __init__(self, vocab: Vocab, geometry: ChunkGeometry | None, *,
@@ -168,23 +175,24 @@ class LineCollator:
 
     def __call__(self, samples: Sequence[tuple | None]) -> dict[str, Any]:
         stats = dict.fromkeys(STAT_KEYS, 0)
-        kept = []  # (chunk count: the sort key, tensor, ids, text, key, frames)
+        kept = []  # (chunk count: the sort key, tensor, ids, text, key, frames, fold)
         for sample in samples:
             if sample is None:
                 stats["bad"] += 1
                 continue
             img, text = sample[0], sample[1]
             key = sample[2] if len(sample) > 2 else None
+            fold = len(sample) > 3 and bool(sample[3])
             if self.augment is not None:
                 rng = np.random.default_rng(key) if key is not None else self._fallback_rng()
                 img = self.augment(img, rng)
             plan = self.plan(img.shape[0], img.shape[1])
             frames = self.frames(plan)
-            ids = self.encode(text, frames, stats)
+            ids = self.encode(self.vocab.fold_case(text) if fold else text, frames, stats)
             if ids is None:
                 continue
             x = preprocess_mod.line_tensors(img, plan, self.geometry, raw=self.raw_pixels)[0]
-            kept.append((plan.num_chunks, x, ids, text, key, frames))
+            kept.append((plan.num_chunks, x, ids, text, key, frames, fold))
         # Stable sort by chunk count: equal counts merge together, as in inference.
         kept.sort(key=lambda k: k[0])
         return {
@@ -193,6 +201,7 @@ class LineCollator:
             "frames": torch.tensor([k[5] for k in kept], dtype=torch.long),
             "targets": torch.tensor([i for k in kept for i in k[2]], dtype=torch.long),
             "target_lengths": torch.tensor([len(k[2]) for k in kept], dtype=torch.long),
+            "fold_case": torch.tensor([k[6] for k in kept], dtype=torch.bool),
             "texts": [k[3] for k in kept],
             "keys": [k[4] for k in kept],
             "stats": stats,

@@ -71,6 +71,12 @@ class SynthSection:
     scene: float = 0.0  # share of (post-curriculum) lines drawn as harshly captured scene words
 
 
+def set_name(path: str) -> str:
+    """A data set's name: its folder without ``.lmdb`` (``data/real/svt.lmdb`` -> ``svt``)."""
+    name = Path(path.rstrip("/\\")).name
+    return name[: -len(".lmdb")] if name.endswith(".lmdb") else name
+
+
 @dataclass
 class DataSection:
     train: list[str] = field(default_factory=list)  # LMDB dirs or folders with labels.tsv
@@ -88,6 +94,17 @@ class DataSection:
     # (the log's "waiting for data"), 2 lets the GPU learn from each batch twice instead of
     # idling. An epoch then holds echo times as many steps.
     echo: int = 1
+    # Training sets whose labels' letter case is not the image's (IIIT5K, SVT: all upper case;
+    # CUTE80: all lower case), by path or by name (data/real/svt.lmdb is "svt", so the entry
+    # survives a data.train that moves the sets). Their lines are scored case-insensitively:
+    # each letter's upper- and lower-case probabilities are merged before CTC, so they teach
+    # the letter without pushing the model towards the wrong case.
+    case_insensitive: list[str] = field(default_factory=list)
+
+    def case_insensitive_parts(self) -> list[int]:
+        """Positions in ``train`` of the sets ``case_insensitive`` names."""
+        wanted = set(self.case_insensitive)
+        return [i for i, p in enumerate(self.train) if p in wanted or set_name(p) in wanted]
 
 
 @dataclass
@@ -234,6 +251,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (0.0 <= cfg.data.replay < 1.0, "data.replay must lie in [0, 1)"),
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
         (cfg.data.echo >= 1, "data.echo must be >= 1"),
+        (set(cfg.data.case_insensitive) <= {n for p in cfg.data.train for n in (p, set_name(p))},
+         "data.case_insensitive must name entries of data.train (paths or names)"),
         (cfg.optim.lr > 0, "optim.lr must be > 0"),
         (cfg.optim.body_lr_scale >= 0, "optim.body_lr_scale must be >= 0 (0 freezes the body)"),
         (cfg.optim.head_rows in ("all", "new"), "optim.head_rows must be all or new"),

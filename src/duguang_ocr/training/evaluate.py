@@ -52,12 +52,33 @@ def line_logits(out: torch.Tensor, chunk_counts: Sequence[int] | torch.Tensor,
     return torch.cat([F.pad(r, (0, 0, 0, frames - r.shape[1])) for r in runs])
 
 
+def fold_case(logp: torch.Tensor, rows: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """(B, T, C) log-probabilities where, for the lines ``rows`` (B,) bool, each upper-case
+    letter's probability is added to its lower-case twin's and the upper-case class gets
+    (almost) none: CTC against a lower-cased label then rewards the letter in either case.
+    ``pairs``: (P, 2) ``(lower id, upper id)`` (:meth:`Vocab.case_pairs`)."""
+    idx = rows.nonzero().squeeze(1)
+    if idx.numel() == 0 or pairs.numel() == 0:
+        return logp
+    lower, upper = pairs[:, 0], pairs[:, 1]
+    sub = logp.index_select(0, idx)
+    merged = torch.logaddexp(sub.index_select(-1, lower), sub.index_select(-1, upper))
+    sub = sub.index_copy(-1, lower, merged)
+    sub = sub.index_fill(-1, upper, -1e4)  # finite: no NaN gradients through CTC
+    return logp.index_copy(0, idx, sub)
+
+
 def ctc_per_line(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
-                 frames: torch.Tensor | None = None) -> torch.Tensor:
+                 frames: torch.Tensor | None = None, *, fold_rows: torch.Tensor | None = None,
+                 case_pairs: torch.Tensor | None = None) -> torch.Tensor:
     """(B,) CTC losses in float32: blank 0, infeasible alignments give 0 (``zero_infinity``),
     each line's loss summed over its own ``frames`` (default: all T), not divided by its
-    length."""
-    logp = logits.float().log_softmax(-1).transpose(0, 1)  # (T, B, C)
+    length. ``fold_rows`` (B,) bool and ``case_pairs``: lines scored case-insensitively
+    (:func:`fold_case`; their targets must be lower-cased)."""
+    logp = logits.float().log_softmax(-1)
+    if fold_rows is not None and case_pairs is not None:
+        logp = fold_case(logp, fold_rows.to(logp.device), case_pairs.to(logp.device))
+    logp = logp.transpose(0, 1)  # (T, B, C)
     if frames is None:
         frames = torch.full((logp.shape[1],), logp.shape[0], dtype=torch.long)
     return F.ctc_loss(logp, targets, frames.to(logp.device), target_lengths, blank=0,

@@ -142,7 +142,13 @@ class Trainer:
                 scene=s.scene))
         if self.cfg.data.replay:
             self.train_parts.append(self._replay_source())
-        self.train_set = Keyed(*self.train_parts)
+        # data.train's parts come first, in order, so their positions are the entries'.
+        folded = self.cfg.data.case_insensitive_parts()
+        self.train_set = Keyed(*self.train_parts, fold_case=folded)
+        if folded:
+            logger.info("letter case ignored in the labels of %s (%d lines)",
+                        ", ".join(self.cfg.data.train[i] for i in folded),
+                        sum(len(self.train_parts[i]) for i in folded))
         logger.info("training data: %s (%d lines per epoch)",
                     ", ".join(map(repr, self.train_parts)), len(self.train_set))
 
@@ -189,6 +195,8 @@ class Trainer:
             logger.info("optim.head_rows=new: %d head rows learn, the other %d stay as trained",
                         len(rows), vocab.num_classes - len(rows))
         self.chunked = self.geometry is not None
+        self.case_pairs = torch.tensor(vocab.case_pairs(), dtype=torch.long,
+                                       device=self.device).reshape(-1, 2)
         augment = None
         if self.cfg.data.augment > 0:
             from ..data.augment import augment_line
@@ -392,7 +400,8 @@ class Trainer:
             else:
                 logits = line_logits(out.float(), batch["chunk_counts"], self.geometry)
                 losses = ctc_per_line(logits, batch["targets"].to(self.device),
-                                      batch["target_lengths"].to(self.device), batch["frames"])
+                                      batch["target_lengths"].to(self.device), batch["frames"],
+                                      fold_rows=batch["fold_case"], case_pairs=self.case_pairs)
                 loss = losses.mean()
                 w["loss"] += losses.detach().sum()
                 w["lines"] += len(losses)
