@@ -724,3 +724,20 @@ def test_other_schemes_are_refused(url):
 def test_invalid_http_url():
     with pytest.raises(ImageLoadError, match="URL 'http://'"):
         load_image("http://")
+
+
+@pytest.mark.parametrize("ink, background", [(255, 0), (0, 255), ((200, 30, 30), 255)])
+def test_transparent_layers_are_composited_over_the_background_that_keeps_the_text(
+        ink, background):
+    """White text on a transparent layer (RapidOCR's fixture) used to vanish, white on white;
+    the background is black when the opaque pixels are light, else white."""
+    rgba = np.zeros((20, 60, 4), np.uint8)
+    rgba[..., :3] = 197  # what the transparent pixels happen to hold
+    rgba[5:15, 10:50, :3] = ink
+    rgba[5:15, 10:50, 3] = 255
+    buf = _io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    out = load_image(buf.getvalue())
+    assert (out[0, 0] == background).all()
+    assert (out[10, 30] == np.broadcast_to(ink, 3)).all()
+    assert abs(int(out[10, 30].mean()) - int(out[0, 0].mean())) > 100  # the text stands out

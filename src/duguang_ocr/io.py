@@ -70,7 +70,9 @@ Transparency
 ------------
 With ``composite_alpha=True`` (the default) transparent pixels are composited over white,
 so black text on a transparent background stays black text on white instead of turning into
-black on black. This covers alpha channels (RGBA, LA, PA, BGRA arrays, RGBA tensors), palette
+black on black; when what is opaque is light (white text on a transparent layer, a common
+export of captions and logos) the background is black instead, or the text would vanish
+white on white. This covers alpha channels (RGBA, LA, PA, BGRA arrays, RGBA tensors), palette
 transparency and PNG ``tRNS`` colour keys.
 
 With ``composite_alpha=False`` alpha is dropped exactly like Pillow's ``img.convert('RGB')``:
@@ -414,12 +416,12 @@ def _pil_to_rgb(img: Image.Image, composite_alpha: bool, what: str) -> np.ndarra
         img = Image.fromarray(_high_bit_to_uint8(raw, img.mode, what), "L")
     if alpha is not None:
         rgb = np.asarray(img.convert("RGB"))
-        return _composite_white(rgb, alpha)
+        return _composite(rgb, alpha)
     if img.mode in _PREMULTIPLIED:
         img = img.convert(_PREMULTIPLIED[img.mode])
     if img.mode in _ALPHA_MODES or "transparency" in img.info:
         rgba = np.asarray(img.convert("RGBA"))
-        return _composite_white(rgba[:, :, :3], rgba[:, :, 3])
+        return _composite(rgba[:, :, :3], rgba[:, :, 3])
     return np.array(img.convert("RGB"), dtype=np.uint8, order="C")
 
 
@@ -461,10 +463,17 @@ def _round_uint8(a: np.ndarray) -> np.ndarray:
     return np.floor(a + 0.5).clip(0, 255).astype(np.uint8)
 
 
-def _composite_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``color`` over a white background with 8-bit ``alpha``, rounded, in integers."""
+def _composite(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``color`` over a plain background with 8-bit ``alpha``, rounded, in integers: white,
+    unless what is opaque is light (white text on a transparent layer), then black, so the
+    text keeps its contrast either way."""
     a = alpha.astype(np.uint32)[:, :, None]
-    out = (color.astype(np.uint32) * a + 255 * (255 - a) + 127) // 255
+    opaque = alpha > 127
+    background = 255
+    if opaque.any() and not opaque.all():
+        luma = color[opaque].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        background = 0 if luma.mean() > 160 else 255
+    out = (color.astype(np.uint32) * a + background * (255 - a) + 127) // 255
     return np.ascontiguousarray(out, dtype=np.uint8)
 
 
@@ -510,7 +519,7 @@ def _from_array(src: np.ndarray, bgr: bool, composite_alpha: bool, max_pixels: i
         return out
     color = a[:, :, 2::-1] if bgr else a[:, :, :3]
     if a.shape[2] == 4 and composite_alpha:
-        return _composite_white(color, a[:, :, 3])
+        return _composite(color, a[:, :, 3])
     out = np.ascontiguousarray(color)
     if np.may_share_memory(out, src):  # never hand back a view of the caller's buffer
         out = out.copy()
