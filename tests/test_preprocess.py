@@ -98,3 +98,27 @@ def test_chunk_groups_split_full_chunks_from_the_narrow_last_one():
     assert canvas_to_chunk_groups(render_canvas(img, full_plan), 2, G)[1] is None
     with pytest.raises(ValueError, match="not 2 chunks"):
         canvas_to_chunk_groups(np.zeros((32, 200, 3), np.uint8), 2, G)
+
+
+def _page(h: int, w: int, box: tuple[int, int, int, int] | None, bg: int = 255) -> np.ndarray:
+    img = np.full((h, w, 3), bg, np.uint8)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        img[y0:y1, x0:x1:3] = 0  # vertical strokes: ink with gaps, like glyphs
+    return img
+
+
+def test_text_band_cuts_a_line_out_of_a_blank_page_and_leaves_line_crops_alone():
+    from duguang_ocr.preprocess import text_band
+
+    # A 30-px line in the middle of a 300 x 800 page: cut, with a quarter-height margin.
+    assert text_band(_page(300, 800, (100, 140, 400, 170))) == (93, 133, 405, 177)
+    # Light text on a dark page too.
+    assert text_band(255 - _page(300, 800, (100, 140, 400, 170))) is not None
+    assert text_band(_page(48, 300, (10, 10, 290, 38))) is None  # a line crop: too small
+    assert text_band(_page(100, 300, (10, 20, 290, 80))) is None  # the ink fills the height
+    assert text_band(_page(300, 800, (100, 140, 104, 146))) is None  # a speck, not a line
+    assert text_band(_page(300, 800, None)) is None  # blank
+    textured = _page(300, 800, (100, 140, 400, 170))
+    textured[:, :, 0] = np.random.default_rng(0).integers(0, 255, (300, 800))
+    assert text_band(textured) is None  # a scene crop: its border is not plain

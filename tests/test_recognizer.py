@@ -220,3 +220,22 @@ def test_fast_mode_validation(tiny_model_dir, tmp_path, line_images):
     paths = list(line_images.values())
     fast = Recognizer.from_pretrained(crnn_dir, device="cpu", mode="fast")
     assert fast(paths) == Recognizer.from_pretrained(crnn_dir, device="cpu")(paths)
+
+
+def test_a_line_on_a_blank_page_reads_like_the_line_with_positions_on_the_page():
+    """A short line pasted in the middle of a big blank image used to shrink to a few pixels
+    (the whole page scaled to 32 px) and read as nothing; now the line is cut out first."""
+    rec = Recognizer()
+    line = np.asarray(Image.open("examples/en_hello.png").convert("RGB"))
+    page = np.full((8 * line.shape[0], line.shape[1] + 400, 3), 255, np.uint8)
+    y, x = 3 * line.shape[0], 200
+    page[y:y + line.shape[0], x:x + line.shape[1]] = line
+    direct, on_page = rec.recognize(line[:, :, ::-1].copy()), rec.recognize(page[:, :, ::-1].copy())
+    assert on_page.text == direct.text == "Hello, world! 2026"
+    assert all(x <= p <= x + line.shape[1] for p in on_page.char_positions)
+    # The page's positions are the line's, shifted by where it was pasted (a few px of the
+    # band's own margin aside).
+    shift = np.array(on_page.char_positions) - np.array(direct.char_positions)
+    assert np.all(np.abs(shift - x) < 8)
+    # Parity mode reads the image as ModelScope does, page and all.
+    assert Recognizer(mode="parity").recognize(page[:, :, ::-1].copy()).text != direct.text

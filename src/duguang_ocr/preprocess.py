@@ -103,6 +103,43 @@ def plan_line(
     return LinePlan(width, rw, img_width if parity else _bucket(rw), 1)
 
 
+# text_band: when a crop is a page with a line on it rather than a line.
+PAGE_MIN_HEIGHT = 64  # px: smaller crops are line crops, whatever their margins
+BAND_MAX_FILL = 0.4  # the ink must fill less than this share of the height
+INK_CONTRAST = 40  # grey levels from the background that count as ink
+BORDER_MAX_STD = 12.0  # a plain background: the image border is nearly uniform
+MIN_BAND_HEIGHT = 10  # px: smaller ink boxes are specks, not a text line
+
+
+def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` of the text on a page-like crop, with a margin of a quarter of its
+    height, or None for an ordinary line crop.
+
+    A short line in the middle of a big blank image (a word on a screenshot, a label on a
+    page) shrinks to a few pixels when the whole image is scaled to the model's 32-px height
+    and reads as nothing. Cut only when it is clearly such a page: at least
+    :data:`PAGE_MIN_HEIGHT` px high, a plain border, and ink filling less than
+    :data:`BAND_MAX_FILL` of the height; scene crops (textured borders) and line crops
+    with ordinary margins are left alone.
+    """
+    h, w = img.shape[:2]
+    if h < PAGE_MIN_HEIGHT:
+        return None
+    gray = img.astype(np.int16).sum(axis=2) / 3.0
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if border.std() > BORDER_MAX_STD:
+        return None
+    ink = np.abs(gray - np.median(border)) > INK_CONTRAST
+    rows, cols = np.flatnonzero(ink.sum(1) >= 2), np.flatnonzero(ink.sum(0) >= 2)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if not MIN_BAND_HEIGHT <= y1 - y0 < BAND_MAX_FILL * h:
+        return None
+    m = max(2, (y1 - y0) // 4)
+    return max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+
+
 def _bucket(px: int) -> int:
     """``px`` rounded up to a multiple of :data:`WIDTH_BUCKET`."""
     return -(-px // WIDTH_BUCKET) * WIDTH_BUCKET

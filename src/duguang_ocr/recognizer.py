@@ -45,11 +45,14 @@ class _Item:
     tail: torch.Tensor | None = None  # mode="fast": the narrower last chunk (1, 3, 32, w)
     view: vertical.View | None = None  # a tall crop read as a column
     views: list[_Item] = field(default_factory=list)  # the column readings of a tall crop
+    origin: tuple[int, int] = (0, 0)  # where the part read (preprocess.text_band) starts
 
     def to_pixels(self, frame: float) -> float:
         """CTC frame -> coordinate in the original image (y for a column view)."""
         x = self.plan.frame_to_x(frame)
-        return x if self.view is None else self.view.to_original(x)
+        if self.view is None:
+            return x + self.origin[0]
+        return self.view.to_original(x) + self.origin[1]
 
 
 def _groups(keys: list) -> dict[Any, list[int]]:
@@ -280,9 +283,14 @@ class Recognizer:
         """Load ``src`` and cut it into model input; with ``columns``, a tall crop also
         gets its column readings (:mod:`.vertical`) as ``views``."""
         img = io.load_image(src, composite_alpha=self.mode != "parity")
-        item = self._item(index, img)
+        band = preprocess.text_band(img) if self.mode != "parity" else None
+        origin = (0, 0)
+        if band is not None:  # a line on a blank page: read the line, not the page
+            img, origin = img[band[1]:band[3], band[0]:band[2]], (band[0], band[1])
+        item = replace(self._item(index, img), origin=origin)
         if columns and vertical.is_tall(*img.shape[:2]):
-            item.views = [replace(self._item(index, v.image), view=v) for v in vertical.views(img)]
+            item.views = [replace(self._item(index, v.image), view=v, origin=origin)
+                          for v in vertical.views(img)]
         return item
 
     def _item(self, index: int, img: np.ndarray) -> _Item:
