@@ -136,3 +136,27 @@ def test_the_crop_hugs_the_ink_of_edge_punctuation(text, cjk_face):
     h = img.shape[0]
     # 0.1 x the box height of margin each side, a pixel or two of anti-aliasing aside.
     assert cols[0] <= 0.1 * h + 3 and img.shape[1] - 1 - cols[-1] <= 0.1 * h + 3
+
+
+def test_shaped_lines_draw_ligatures_where_pillow_has_raqm():
+    """Typeset documents join fi/fl; the basic layout engine never does, so the model read
+    UW3's "find" as "fnd". shaping_p lays lines out with HarfBuzz (raqm) when available."""
+    from pathlib import Path
+
+    from PIL import ImageFont, features
+
+    from duguang_ocr.synth.fonts import load_font
+
+    font = "/usr/share/fonts/opentype/linux-libertine/LinLibertine_R.otf"
+    if not features.check("raqm") or not Path(font).is_file():
+        pytest.skip("needs Pillow with raqm and fonts-linuxlibertine")
+    assert load_font(font, 0, 40, shaped=True).layout_engine == ImageFont.Layout.RAQM
+    assert load_font(font, 0, 40).layout_engine == ImageFont.Layout.BASIC
+    cfg = RenderConfig.plain(font_size=(40, 40))
+    shaped = render_line("fifi", font, np.random.default_rng(0), config=cfg.replace(shaping_p=1.0),
+                         height=None)
+    basic = render_line("fifi", font, np.random.default_rng(0), config=cfg, height=None)
+    # The same seed and layout box, but the ligature glyph replaces f and i's own.
+    assert shaped.shape == basic.shape and not np.array_equal(shaped, basic)
+    again = render_line("fifi", font, np.random.default_rng(0), config=cfg, height=None)
+    assert np.array_equal(basic, again)  # (so the difference is the shaping, not chance)

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import ImageFont
+from PIL import ImageFont, features
 
 from ..atomic import atomic_write_text
 from ..hub.cache import cache_dir
@@ -97,12 +97,16 @@ class FontFace:
 
 
 @lru_cache(maxsize=512)
-def load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+def load_font(path: str, index: int, size: int, shaped: bool = False) -> ImageFont.FreeTypeFont:
     """``ImageFont.truetype`` with a per-process cache: loading a 20 MB CJK collection for
-    every line would cost more than drawing it. Uses the basic layout engine (no raqm)
-    because single-script lines need no shaping and it keeps rendering identical across
-    Pillow builds."""
-    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.BASIC)
+    every line would cost more than drawing it. The basic layout engine by default (the
+    same pixels on every Pillow build); ``shaped`` asks for HarfBuzz shaping (raqm) where
+    Pillow has it: kerning and ligatures (fi, fl) as typeset documents and browsers draw
+    them, which the basic engine never shows."""
+    engine = ImageFont.Layout.BASIC
+    if shaped and features.check("raqm"):
+        engine = ImageFont.Layout.RAQM
+    return ImageFont.truetype(path, size, index=index, layout_engine=engine)
 
 
 def font_dirs(extra: Iterable[str | os.PathLike] | None = None) -> list[Path]:

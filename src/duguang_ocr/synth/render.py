@@ -53,6 +53,7 @@ class RenderConfig:
     """
 
     font_size: tuple[int, int] = (28, 64)
+    shaping_p: float = 0.5  # HarfBuzz layout (kerning, fi/fl ligatures) where Pillow has raqm
     spacing_p: float = 0.3
     letter_spacing: tuple[float, float] = (-0.05, 0.35)
     bold_p: float = 0.06
@@ -164,7 +165,7 @@ def render_line(
         font_path, font_index = font_path.path, font_path.index
     cfg = config or RenderConfig()
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
-    font = load_font(str(font_path), font_index, size)
+    font = load_font(str(font_path), font_index, size, shaped=rng.random() < cfg.shaping_p)
     lay, stroke = typeset(text, font, size, rng, cfg)
     plan = plan_crop(lay, rng, cfg)
     if max_width_ratio is not None and plan.width / plan.height > max_width_ratio:
