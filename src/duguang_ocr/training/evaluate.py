@@ -57,9 +57,10 @@ def fold_case(logp: torch.Tensor, rows: torch.Tensor, pairs: torch.Tensor) -> to
     letter's probability is added to its lower-case twin's and the upper-case class gets
     (almost) none: CTC against a lower-cased label then rewards the letter in either case.
     ``pairs``: (P, 2) ``(lower id, upper id)`` (:meth:`Vocab.case_pairs`)."""
-    idx = rows.nonzero().squeeze(1)
+    idx = rows.cpu().nonzero().squeeze(1)  # the collator's CPU flags: no device sync
     if idx.numel() == 0 or pairs.numel() == 0:
         return logp
+    idx = idx.to(logp.device)
     lower, upper = pairs[:, 0], pairs[:, 1]
     sub = logp.index_select(0, idx)
     merged = torch.logaddexp(sub.index_select(-1, lower), sub.index_select(-1, upper))
@@ -77,7 +78,7 @@ def ctc_per_line(logits: torch.Tensor, targets: torch.Tensor, target_lengths: to
     (:func:`fold_case`; their targets must be lower-cased)."""
     logp = logits.float().log_softmax(-1)
     if fold_rows is not None and case_pairs is not None:
-        logp = fold_case(logp, fold_rows.to(logp.device), case_pairs.to(logp.device))
+        logp = fold_case(logp, fold_rows, case_pairs.to(logp.device))
     logp = logp.transpose(0, 1)  # (T, B, C)
     if frames is None:
         frames = torch.full((logp.shape[1],), logp.shape[0], dtype=torch.long)
