@@ -53,7 +53,7 @@ timeout $(( ${minutes%.*} * 60 + 120 )) python3 -m duguang_ocr.cli train \
   --set optim.lr=2e-3 --set optim.warmup_steps=300 --set "data.num_workers=$workers" \
   --set "train.time_limit=$minutes" --set train.max_steps=100000 \
   --set "data.synth.curriculum={digits: 64000, mixed: 256000}" \
-  --set eval.every_steps=500 --set train.save_every=250 --set train.log_every=50 \
+  --set eval.every_steps=1000 --set train.save_every=250 --set train.log_every=50 \
   --set data.echo=2 \
   "${init_set[@]}" "$@" > "$out/train.log" 2>&1
 echo "train exit $?" >> "$out/train.log"

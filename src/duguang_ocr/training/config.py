@@ -143,7 +143,7 @@ class TrainSection:
 
 @dataclass
 class EvalSection:
-    every_steps: int = 0  # 0: only at epoch ends (and the final step)
+    every_steps: int = 0  # evaluate every N steps, or at epoch ends when 0 (and after the last)
     batch_size: int = 32  # the recognizer's (and `duguang-ocr eval`'s) default
     max_samples: int | None = None  # per eval set, the first N
     num_errors: int = 100  # worst lines written to errors.tsv
