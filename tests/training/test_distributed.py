@@ -62,3 +62,19 @@ def test_warmup_then_cosine():
     assert f[:4] == [0.25, 0.5, 0.75, 1.0] and f[4] == 1.0
     assert all(a >= b for a, b in zip(f[4:], f[5:]))
     assert f[12] == pytest.approx(0.1 + 0.9 * 0.5) and f[20] == pytest.approx(0.1)
+
+
+def test_repeat_runs_epoch_after_epoch_exactly_as_set_epoch_would():
+    """One iterator over a repeating sampler yields what per-epoch iterators would, starting
+    mid-epoch where a resumed run starts, with the same augmentation keys."""
+    def epoch(e: int, start: int = 0) -> list:
+        s = ShardedBatchSampler(7, 3, seed=4)
+        s.set_epoch(e, start)
+        return list(s)
+
+    s = ShardedBatchSampler(7, 3, seed=4, repeat=True)
+    s.set_epoch(1, 2)
+    it = iter(s)
+    got = [next(it) for _ in range(1 + 3 + 3)]
+    assert got == epoch(1, 2) + epoch(2) + epoch(3)
+    assert len(s) == 3  # still the batches of one epoch

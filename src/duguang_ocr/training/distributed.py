@@ -142,25 +142,29 @@ class ShardedBatchSampler:
         seed: run seed.
         shuffle: False for evaluation: data set order, no padding (no sample scored twice).
         limit: use only the first ``limit`` samples (before shuffling).
+        repeat: iterate epoch after epoch without end (training): one DataLoader iterator
+            then serves the whole run, and its workers render the next epoch's first
+            batches while the last ones train, instead of idling at every epoch boundary.
     """
 
     def __init__(self, size: int, batch_size: int, *, rank: int = 0, world_size: int = 1,
-                 seed: int = 0, shuffle: bool = True, limit: int | None = None) -> None:
+                 seed: int = 0, shuffle: bool = True, limit: int | None = None,
+                 repeat: bool = False) -> None:
         if batch_size < 1 or world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"bad sampler settings: batch_size={batch_size}, rank={rank}, "
                              f"world_size={world_size}")
         self.size = size if limit is None else min(size, limit)
         self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
-        self.seed, self.shuffle = seed, shuffle
+        self.seed, self.shuffle, self.repeat = seed, shuffle, repeat
         self.epoch, self.start_batch = 0, 0
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
 
-    def _shard(self) -> list[int]:
+    def _shard(self, epoch: int) -> list[int]:
         if not self.shuffle:
             return list(range(self.rank, self.size, self.world_size))
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         order = torch.randperm(self.size, generator=g).tolist()
         pad = -len(order) % self.world_size
         order += (order * (pad // max(1, len(order)) + 1))[:pad]
@@ -173,12 +177,20 @@ class ShardedBatchSampler:
         return -(-shard // self.batch_size)
 
     def __iter__(self) -> Iterator[list[tuple[int, Any]]]:
-        shard = self._shard()
+        epoch, start = self.epoch, self.start_batch
+        while True:
+            yield from self._epoch_batches(epoch, start)
+            if not self.repeat:
+                return
+            epoch, start = epoch + 1, 0
+
+    def _epoch_batches(self, epoch: int, start: int) -> Iterator[list[tuple[int, Any]]]:
+        shard = self._shard(epoch)
         bs = self.batch_size
         # Position of a sample in the whole run (all ranks, all epochs): synthetic sources
         # render from it and curricula follow it.
-        base = self.epoch * len(shard) * self.world_size
-        for b in range(self.start_batch, -(-len(shard) // bs)):
-            yield [(i, (self.seed, self.epoch, i, base + p * self.world_size + self.rank)
+        base = epoch * len(shard) * self.world_size
+        for b in range(start, -(-len(shard) // bs)):
+            yield [(i, (self.seed, epoch, i, base + p * self.world_size + self.rank)
                     if self.shuffle else i)
                    for p, i in enumerate(shard[b * bs : (b + 1) * bs], b * bs)]

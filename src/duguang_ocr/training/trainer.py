@@ -217,7 +217,7 @@ class Trainer:
         c, t, info = self.cfg, self.cfg.train, self.info
         self.sampler = distributed.ShardedBatchSampler(
             len(self.train_set), t.batch_size, rank=info.rank, world_size=info.world_size,
-            seed=t.seed)
+            seed=t.seed, repeat=True)
         self.steps_per_epoch = -(-len(self.sampler) // c.optim.accumulate) * c.data.echo
         self.total_steps = run_length(t, self.steps_per_epoch, log=info.is_main)
         self.optimizer = torch.optim.AdamW(
@@ -306,6 +306,10 @@ class Trainer:
         try:
             if self.cfg.eval.at_start and self.step == 0 and self.eval_sets:
                 self.start_scores = self._evaluate(at_start=True)
+            # One iterator for the whole run: the sampler repeats epochs, so the workers
+            # prefetch across epoch boundaries (see ShardedBatchSampler's ``repeat``).
+            self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+            self._batches = iter(self.loader)
             while self.step < self.until:
                 last_eval = self._train_epoch() or last_eval
             self._log_change(last_eval)
@@ -336,9 +340,8 @@ class Trainer:
                 ds.close()
 
     def _train_epoch(self) -> dict:
-        self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
         n_batches = len(self.sampler)
-        batches = iter(self.loader)
+        batches = self._batches
         last_eval: dict = {}
         self._window = self._new_window()
         epoch_end = False
