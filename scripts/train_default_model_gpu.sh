@@ -6,7 +6,8 @@
 #   bash scripts/train_default_model_gpu.sh OUT MINUTES [INIT_DIR] [--set key=value ...]
 #
 # INIT_DIR (optional, "-" for none): continue from these weights (a model dir, e.g. the
-# package's hub/default) with a fresh schedule. Carried beside the checkout (git-ignored):
+# package's hub/default) with a fresh schedule. Carried beside the checkout (git-ignored;
+# scripts/pack_gpu_carry.sh builds all three):
 #   .fonts/fonts.tar.xz   the synth fonts (scripts/pack_fonts.sh)
 #   .gpudata/real/NAME/   the real crops, shrunk (scripts/shrink_lmdb.py), labels.tsv each
 #   .whl/lmdb-*.whl       py-lmdb for that machine's Python
