@@ -47,14 +47,19 @@ def test_plates_share_draws_plate_numbers(have_fonts):
     assert ascii_only.sample(0, (0, 0, 0, 0))[1][0] not in PROVINCES
 
 
-def test_scene_share_draws_short_ascii_words_under_the_harsh_capture(have_fonts):
+def test_scene_share_draws_short_words_and_signs_under_the_harsh_capture(have_fonts):
+    """Half ASCII words, half texts over every symbol (Chinese shop signs: the mixed
+    fixtures' scene lines got worse when only English words had the harsh capture)."""
     from duguang_ocr.data.synth_source import SCENE_MAX_CHARS
     from duguang_ocr.synth import RenderConfig, load_charset
 
     src = SynthLines(10, load_charset(), scene=1.0)
-    texts = [src.sample(i, (0, 0, i, i))[1] for i in range(6)]
-    assert all(t.isascii() and 0 < len(t) <= SCENE_MAX_CHARS for t in texts), texts
-    assert src._generators()["scene"].config == RenderConfig.scene()
+    texts = [src.sample(i, (0, 0, i, i))[1] for i in range(40)]
+    assert all(0 < len(t) <= SCENE_MAX_CHARS for t in texts), texts
+    assert 8 < sum(t.isascii() for t in texts) < 32  # both kinds, about half each
+    assert any(not t.isascii() for t in texts)
+    gens = src._generators()
+    assert gens["scene"].config == gens["scene_zh"].config == RenderConfig.scene()
     plain = SynthLines(10, load_charset())  # no share: no scene generator is even built
     assert "scene" not in plain._generators()
     assert RenderConfig.scene().max_angle > RenderConfig().max_angle

@@ -61,8 +61,9 @@ class SynthLines:
         curriculum: ``{stage: end position}``, see :func:`stage_at`.
         plates: share of ``full``-stage lines drawn as Chinese licence plates
             (:mod:`duguang_ocr.synth.plates`) when the symbols include them.
-        scene: share of ``full``-stage lines drawn as scene-text words: short ASCII texts
-            under :meth:`~duguang_ocr.synth.RenderConfig.scene`'s harsher capture.
+        scene: share of ``full``-stage lines drawn as scene text: short texts under
+            :meth:`~duguang_ocr.synth.RenderConfig.scene`'s harsher capture, half of them
+            ASCII words, half over every symbol (Chinese signs).
     """
 
     def __init__(self, lines: int, symbols: Sequence[str], *, seed: int = 1000,
@@ -114,6 +115,10 @@ class SynthLines:
                 gens["scene"] = LineGenerator.default(
                     charset=ascii_, fonts=full.fonts, config=RenderConfig.scene(),
                     max_width_ratio=ratio, max_chars=SCENE_MAX_CHARS)
+                # Shop signs and street names in Chinese: the same capture over every symbol.
+                gens["scene_zh"] = LineGenerator.default(
+                    charset=self.symbols, fonts=full.fonts, config=RenderConfig.scene(),
+                    max_width_ratio=ratio, max_chars=SCENE_MAX_CHARS)
             self._gens = gens
         return self._gens
 
@@ -133,7 +138,7 @@ class SynthLines:
             if draw < self.plates:
                 return self._plate(rng)
             if draw < self.plates + self.scene and "scene" in gens:
-                return gens["scene"](seed, position)
+                return gens["scene_zh" if rng.random() < 0.5 else "scene"](seed, position)
         gen = gens.get(stage, gens["full"])
         return gen(seed, position)
 
