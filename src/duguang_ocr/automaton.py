@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .vocab import case_pairs
+
 UNREACHABLE = np.iinfo(np.int64).max // 4
 
 
@@ -195,12 +197,10 @@ class CaseFold:
     """
 
     def __init__(self, itos: Sequence[str]):
-        ids = {s: i for i, s in enumerate(itos) if i and len(s) == 1}
-        pairs = [(i, ids[s.lower()]) for s, i in ids.items()
-                 if s != s.lower() and len(s.lower()) == 1 and s.lower() in ids]
-        self.upper_of = {lo: u for u, lo in pairs}
+        pairs = case_pairs(itos)
+        self.upper_of = dict(pairs)
         self.itos = list(itos)
-        for u, _ in pairs:
+        for _, u in pairs:
             self.itos[u] = ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 BLANK = 0
@@ -16,6 +17,15 @@ BLANK = 0
 
 class VocabError(ValueError):
     """A vocabulary file or symbol list is malformed."""
+
+
+def case_pairs(itos: Sequence[str]) -> list[tuple[int, int]]:
+    """``(lower id, upper id)`` of every one-character letter class whose other case is a
+    class too (class 0, the blank, excluded): the letters that case-insensitive decoding
+    (:class:`duguang_ocr.automaton.CaseFold`) and training merge."""
+    ids = {s: i for i, s in enumerate(itos) if i and len(s) == 1}
+    return sorted((ids[s.lower()], i) for s, i in ids.items()
+                  if s != s.lower() and len(s.lower()) == 1 and s.lower() in ids)
 
 
 class Vocab:
@@ -94,21 +104,19 @@ class Vocab:
         return {ch for ch in text if ch not in self._index}
 
     def case_pairs(self) -> list[tuple[int, int]]:
-        """``(lower id, upper id)`` of every letter the vocabulary holds in both cases: what a
-        case-insensitive loss merges (:func:`duguang_ocr.training.evaluate.ctc_per_line`)."""
-        pairs = []
-        for sym in self.symbols:
-            low = sym.lower()
-            if len(sym) == 1 and sym != low and len(low) == 1 and low in self._index:
-                pairs.append((self._index[low], self._index[sym]))
-        return sorted(pairs)
+        """:func:`case_pairs` of this vocabulary's classes: what a case-insensitive loss merges
+        (:func:`duguang_ocr.training.evaluate.ctc_per_line`)."""
+        return case_pairs(self.itos)
 
     def fold_case(self, text: str) -> str:
         """``text`` with every letter of :meth:`case_pairs` in lower case (others as they
         are): the target of a line whose label's case is not to be trusted."""
-        return "".join(ch.lower() if len(ch.lower()) == 1 and ch != ch.lower()
-                       and ch in self._index and ch.lower() in self._index else ch
-                       for ch in text)
+        return "".join(ch.lower() if ch in self._fold_uppers else ch for ch in text)
+
+    @cached_property
+    def _fold_uppers(self) -> frozenset[str]:
+        # Once per vocabulary: a training collator folds every flagged line.
+        return frozenset(self.itos[u] for _, u in self.case_pairs())
 
     def decode(self, ids: Iterable[int]) -> str:
         """Join the symbols of already-collapsed class ids (blanks/unused ids emit nothing)."""
