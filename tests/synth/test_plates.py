@@ -53,3 +53,31 @@ def test_surroundings_keep_the_whole_plate_height_within_a_loose_or_tight_crop()
         assert 140 * 0.87 <= out.height <= 140 * 1.5
         # The plate's own colour still fills the middle of the crop.
         assert out.getpixel((out.width // 2, out.height // 2)) == (18, 62, 168)
+
+
+def test_narrow_glyphs_stay_narrow_and_the_cell_keeps_its_size(cjk_face):
+    from duguang_ocr.synth.plates import _glyph
+
+    one = np.asarray(_glyph("1", cjk_face, 45, 90, (255, 255, 255), stroke=2))[..., 3]
+    eight = np.asarray(_glyph("8", cjk_face, 45, 90, (255, 255, 255), stroke=2))[..., 3]
+    assert one.shape == eight.shape == (90, 45)
+    ink_cols = lambda a: int((a.max(axis=0) > 64).sum())  # noqa: E731
+    # A '1' stretched to the full cell width would be a solid block, no plate's '1'.
+    assert ink_cols(one) < 0.6 * 45
+    cols = np.flatnonzero(one.max(axis=0) > 64)
+    assert abs((cols[0] + cols[-1]) / 2 - 22) < 6  # centred in its cell
+    assert ink_cols(eight) > ink_cols(one) + 8 and one.max() == 255
+
+
+def test_plate_fonts_draw_the_province_in_cjk_and_letters_in_an_upright_sans(fonts):
+    from duguang_ocr.synth.plates import plate_fonts
+
+    rng = np.random.default_rng(3)
+    picks = [plate_fonts(fonts, "皖A12C34", rng) for _ in range(200)]
+    assert all(face.is_cjk and face.covers("皖") for face, _ in picks)
+    latin = [lat for face, lat in picks if lat is not face]
+    assert len(latin) > 100  # mostly a Latin face for the letters
+    assert all(lat.category == "latin-sans" and "Italic" not in lat.style
+               and "Oblique" not in lat.style and lat.covers("A12C34") for lat in latin)
+    assert sum(face.category == "cjk-sans" for face, _ in picks) > 120
+    assert plate_fonts(fonts.subset(cjk=False), "皖A12C34", rng) == (None, None)

@@ -143,14 +143,13 @@ class SynthLines:
         return gen(seed, position)
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        from ..synth.plates import plate_text, render_plate
+        from ..synth.plates import plate_fonts, plate_text, render_plate
 
         text = plate_text(rng, green=rng.random() < 0.15)
-        fonts = self._generators()["full"].fonts
-        face = fonts.pick(text, rng)
+        face, latin = plate_fonts(self._generators()["full"].fonts, text, rng)
         if face is None:
             raise RuntimeError("no installed font draws the plate characters")
-        return render_plate(text, face, rng), text
+        return render_plate(text, face, rng, latin_face=latin), text
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
         return self.sample(index, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .fonts import FontFace, load_font
+from .fonts import FontFace, FontSet, load_font
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # plates never use I and O
@@ -38,18 +38,44 @@ def plate_text(rng: np.random.Generator, green: bool = False) -> str:
 
 
 def _glyph(ch: str, face: FontFace, w: int, h: int, color: tuple,
-           stroke: int = 0) -> Image.Image:
-    """``ch`` drawn (``stroke`` px bolder) and stretched to fill a ``w`` x ``h`` cell (plate
-    glyphs are tall and narrow)."""
+           stroke: int = 0, squeeze: float = 1.0) -> Image.Image:
+    """``ch`` drawn (``stroke`` px bolder), stretched to the ``h``-px cell height, its width
+    scaled by ``squeeze`` more and capped at the cell's ``w`` (plate glyphs are tall and
+    narrow), centred: a narrow glyph such as ``1`` stays a bar instead of being widened into
+    a block."""
     font = load_font(face.path, face.index, h)
     x0, y0, x1, y1 = font.getbbox(ch, stroke_width=stroke)
     img = Image.new("L", (max(1, x1 - x0), max(1, y1 - y0)), 0)
     ImageDraw.Draw(img).text((-x0, -y0), ch, fill=255, font=font, stroke_width=stroke,
                              stroke_fill=255)
-    mask = img.resize((w, h), Image.BILINEAR)
+    gw = max(1, min(w, round(img.width * h / img.height * squeeze)))
     out = Image.new("RGBA", (w, h), color + (0,))
+    mask = Image.new("L", (w, h), 0)
+    mask.paste(img.resize((gw, h), Image.BILINEAR), ((w - gw) // 2, 0))
     out.putalpha(mask)
     return out
+
+
+def plate_fonts(fonts: FontSet, text: str, rng: np.random.Generator
+                ) -> tuple[FontFace | None, FontFace | None]:
+    """Faces for one plate: a CJK face for the province (mostly a sans, the even-stroked hei
+    style plates use) and, mostly, a Latin sans for the letters and digits, often a
+    condensed one (plates never use serifs); otherwise the province face draws everything.
+    ``(None, None)`` when no face covers the text."""
+    cjk = [f for f in fonts.covering(text[:1]) if f.is_cjk]
+    if not cjk:
+        return None, None
+    sans = [f for f in cjk if f.category == "cjk-sans"]
+    pool = sans if sans and rng.random() < 0.75 else cjk
+    face = pool[int(rng.integers(len(pool)))]
+    latin = [f for f in fonts.covering(text[1:]) if f.category == "latin-sans"
+             and "Italic" not in f.style and "Oblique" not in f.style]
+    if not latin or rng.random() < 0.3:
+        return face, face
+    narrow = [f for f in latin if any(k in f"{f.family} {f.style}"
+                                      for k in ("Condensed", "Narrow"))]
+    pool = narrow if narrow and rng.random() < 0.5 else latin
+    return face, pool[int(rng.integers(len(pool)))]
 
 
 def _plate_colors(rng: np.random.Generator, text: str) -> tuple[tuple, tuple]:
@@ -83,8 +109,12 @@ def _surroundings(plate: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
-                 height: int | None = 32) -> np.ndarray:
-    """Draw ``text`` (from :func:`plate_text`) as a degraded plate crop, H x W x 3 RGB."""
+                 height: int | None = 32, latin_face: FontFace | None = None) -> np.ndarray:
+    """Draw ``text`` (from :func:`plate_text`) as a degraded plate crop, H x W x 3 RGB.
+
+    ``face`` draws the province character; ``latin_face`` (default ``face``) the letters and
+    digits, which on real plates are a narrow, even-stroked sans unlike the CJK font's own.
+    """
     from ..data.augment import augment_line
 
     bg, fg = _plate_colors(rng, text)
@@ -94,10 +124,16 @@ def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
     draw = ImageDraw.Draw(plate)
     draw.rectangle((5, 5, width - 6, 134), outline=fg, width=3)
     x = 22
-    stroke = int(rng.integers(1, 6))  # plate fonts are heavier than most text faces
+    # Plate letters are a little heavier than most text faces; the province character keeps
+    # its strokes apart (bolding a 16-stroke hanzi squeezed to half its width makes a blob
+    # no real plate shows).
+    stroke = int(rng.integers(0, 4))
     for i, ch in enumerate(text):
-        glyph = _glyph(ch, face, cell_w, cell_h, fg, stroke)
-        plate.paste(glyph, (x, 25), glyph)
+        if i == 0:  # the province: wider than the letters, as real plates draw it
+            glyph = _glyph(ch, face, cell_w + 12, cell_h, fg, min(stroke, 1), squeeze=0.7)
+        else:
+            glyph = _glyph(ch, latin_face or face, cell_w, cell_h, fg, stroke)
+        plate.paste(glyph, (x - (glyph.width - cell_w) // 2, 25), glyph)
         x += cell_w + gap
         if i == 1:  # the separator dot after the province and office letter
             draw.ellipse((x - 2, 64, x + 8, 74), fill=fg)
