@@ -15,7 +15,7 @@
 #    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
 # 3. MINUTES of the default model's training, continued from the shipped weights
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
-# Carry .fonts, .gpudata and .whl (scripts/pack_gpu_carry.sh builds them; ~58 MB of the 64 MiB).
+# Carry .fonts, .gpudata and .whl (scripts/pack_gpu_carry.sh builds them; ~31 MB of the 64 MiB).
 set -uo pipefail
 out=${1:?OUT}
 minutes=${2:?MINUTES}

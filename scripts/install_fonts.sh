@@ -18,6 +18,9 @@
 #   fonts-lato            Lato                           SIL OFL 1.1
 #   fonts-crosextra-carlito Carlito (Calibri metrics)    SIL OFL 1.1
 #   fonts-linuxlibertine  Linux Libertine / Biolinum     GPL-2 with font exception / OFL 1.1
+#   fonts-hanazono        HanaMinA (CJK Mincho/Song)     Hanazono Font Licence or SIL OFL
+#   fonts-babelstone-han  BabelStone Han (CJK Song)      Arphic Public License, CC-BY-SA
+#   fonts-smiley-sans     Smiley Sans (CJK display sans) SIL OFL 1.1
 # None of them is a font of the browser check set (docs/DATA.md: Noto CJK, LXGW WenKai).
 # Rendered images are not derivative fonts, so training data and models are unaffected by
 # the font licences. Idempotent and quiet: does nothing when every package is installed.
@@ -25,7 +28,8 @@ set -euo pipefail
 pkgs=(fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-comic-neue
       fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming
       fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-urw-base35 fonts-roboto-unhinted
-      fonts-open-sans fonts-lato fonts-crosextra-carlito fonts-linuxlibertine)
+      fonts-open-sans fonts-lato fonts-crosextra-carlito fonts-linuxlibertine
+      fonts-hanazono fonts-babelstone-han fonts-smiley-sans)
 need=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

@@ -2,9 +2,10 @@
 # Build the three git-ignored folders a lent GPU machine needs beside the checkout (it has no
 # network; `run` carries at most 64 MiB), from a machine that has the fonts and real data:
 #
-#   bash scripts/pack_gpu_carry.sh [REAL_DIR] [GPU_PYTHON]      # ~2 min, ~58 MB
+#   bash scripts/pack_gpu_carry.sh [REAL_DIR] [GPU_PYTHON]      # ~2 min, ~31 MB
 #
-# .fonts/fonts.tar.xz  every font file of scripts/install_fonts.sh's packages (pack_fonts.sh)
+# .fonts/fonts.tar.xz  every face of scripts/install_fonts.sh's packages, cut down to the
+#                      charset (pack_fonts.sh)
 # .gpudata/real/NAME/  each REAL_DIR/NAME.lmdb (default data/real, built by
 #                      scripts/prepare_real_data.py) shrunk to <= 40 px high, JPEG q85
 # .whl/                py-lmdb for the GPU machine's Python (GPU_PYTHON, default 3.12)

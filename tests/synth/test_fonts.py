@@ -132,6 +132,9 @@ def test_disk_cache_roundtrip(tmp_path, monkeypatch, latin_face):
     ("Linux Libertine Mono O", "Mono", False, "latin-mono"),
     ("Linux Biolinum O", "Regular", False, "latin-sans"),
     ("Z003", "Medium Italic", False, "latin-hand"),
+    ("HanaMinA", "Regular", True, "cjk-serif"),
+    ("BabelStone Han", "Regular", True, "cjk-serif"),
+    ("Smiley Sans", "Oblique", True, "cjk-sans"),
 ])
 def test_classify(family, style, is_cjk, category):
     assert classify(family, style, is_cjk) == category

@@ -35,9 +35,25 @@ def test_height_none_keeps_the_rendering_resolution(latin_face):
 
 
 def test_font_path_and_index_work_like_a_face(cjk_face):
-    a = render_line("中文", cjk_face, np.random.default_rng(3))
-    b = render_line("中文", cjk_face.path, np.random.default_rng(3), font_index=cjk_face.index)
+    # A bare path has no category, so the CJK emboldening share must not single it out.
+    cfg = RenderConfig(cjk_bold_p=RenderConfig().bold_p)
+    a = render_line("中文", cjk_face, np.random.default_rng(3), config=cfg)
+    b = render_line("中文", cjk_face.path, np.random.default_rng(3), font_index=cjk_face.index,
+                    config=cfg)
     assert np.array_equal(a, b)
+
+
+def test_cjk_faces_are_emboldened_at_their_own_rate(cjk_face, latin_face):
+    def ink(face, text, **kw):
+        imgs = [render_line(text, face, np.random.default_rng(s), height=None,
+                            config=RenderConfig.plain(font_size=(40, 40), **kw))
+                for s in range(3)]
+        return np.mean([255 - img.mean() for img in imgs])
+
+    regular, bold = ink(cjk_face, "读光文字"), ink(cjk_face, "读光文字", cjk_bold_p=1.0)
+    assert bold > 1.15 * regular  # one weight in the font, a heavier one drawn
+    # Latin faces have real bold weights to pick: the CJK share leaves them alone.
+    assert ink(latin_face, "Bold", cjk_bold_p=1.0) == ink(latin_face, "Bold")
 
 
 def test_deterministic_for_a_seed(cjk_face, latin_face):

@@ -220,7 +220,9 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
     if is_cjk:
         if "kai" in name or "kaiti" in name:
             return "cjk-kai"
-        if any(w in name for w in ("ming", "song", "sung", "serif", "mincho")):
+        # HanaMin (Hanazono Mincho) and BabelStone Han are Ming/Song designs.
+        if any(w in name for w in ("ming", "song", "sung", "serif", "mincho", "hanamin",
+                                   "babelstone han")):
             return "cjk-serif"
         return "cjk-sans"
     if any(w in name for w in ("comic", "hand", "script", "marker", "brush", "chancery",
@@ -239,7 +241,7 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
 
 def _cache_key(files: Sequence[Path], charset: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(b"v3\n")  # v3: ornament and key-cap families skipped
+    h.update(b"v4\n")  # v4: HanaMin and BabelStone Han classified as Song (cjk-serif)
     h.update("\n".join(sorted(set(charset))).encode("utf-8"))
     for f in files:
         st = f.stat()

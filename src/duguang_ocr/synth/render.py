@@ -57,6 +57,9 @@ class RenderConfig:
     spacing_p: float = 0.3
     letter_spacing: tuple[float, float] = (-0.05, 0.35)
     bold_p: float = 0.06
+    # CJK faces here come in one weight while real Chinese text is often bold (headings,
+    # bold Song/Hei in documents): embolden them more often.
+    cjk_bold_p: float = 0.2
     margin_y: tuple[float, float] = (0.02, 0.45)  # per side, of the text box height
     tight_p: float = 0.08  # a crop this often cuts slightly into the box (tight detectors)
     tight_cut: float = 0.06  # at most, per side, of the box height
@@ -161,12 +164,15 @@ def render_line(
     """
     if not text:
         raise ValueError("cannot render an empty text")
-    if isinstance(font_path, FontFace):
-        font_path, font_index = font_path.path, font_path.index
     cfg = config or RenderConfig()
+    bold_p = None
+    if isinstance(font_path, FontFace):
+        if font_path.is_cjk:
+            bold_p = max(cfg.bold_p, cfg.cjk_bold_p)
+        font_path, font_index = font_path.path, font_path.index
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     font = load_font(str(font_path), font_index, size, shaped=rng.random() < cfg.shaping_p)
-    lay, stroke = typeset(text, font, size, rng, cfg)
+    lay, stroke = typeset(text, font, size, rng, cfg, bold_p)
     plan = plan_crop(lay, rng, cfg)
     if max_width_ratio is not None and plan.width / plan.height > max_width_ratio:
         raise LineTooWide(plan.width / plan.height, max_width_ratio)
