@@ -4,8 +4,9 @@
 #
 #   bash scripts/gpu_session.sh OUT MINUTES
 #
-# One call may run 10 minutes: MINUTES=8 leaves ~1 minute for the setup (lmdb wheel, fonts,
-# the synthetic eval set, the trainer's data check) and the final evaluation. Then:
+# One call may run 10 minutes: MINUTES=7 leaves ~2 minutes for the setup (lmdb wheel, fonts,
+# the step profile, the synthetic eval set, the trainer's data check) and the final
+# evaluation. Then:
 #   python scripts/ship_default_model.py OUT/train/last     (lines_seen: the trainer's count)
 #   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --run "..."
 # Extra arguments go to the trainer, e.g. --set train.batch_size=512.
@@ -13,7 +14,10 @@
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
 # 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2
 #    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
-# 3. MINUTES of the default model's training, continued from the shipped weights
+# 3. with PROFILE=1 (the default): ~40 s timing a training step at batch 256 and 512, NCHW
+#    and channels-last (benchmarks/profile_train_step.py) -> OUT/profile.txt; the training
+#    then uses the faster memory format (train.channels_last)
+# 4. MINUTES of the default model's training, continued from the shipped weights
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
 # Carry .fonts, .gpudata and .whl (scripts/pack_gpu_carry.sh builds them; ~31 MB of the 64 MiB).
 set -uo pipefail
@@ -37,9 +41,18 @@ if [ "${GROW:-0}" = 1 ]; then
     grow ${GROW_B:---steps 300 --lr 1e-3 --body-lr-scale 0.1 --replay 0.5} ) &
   grow_pid=$!
 fi
+layout=()
+if [ "${PROFILE:-1}" = 1 ]; then
+  timeout 120 python3 benchmarks/profile_train_step.py --device cuda --precision bf16 \
+    --batch-size 256,512 --memory-format nchw,nhwc --steps 10 --no-table \
+    > "$out/profile.txt" 2>&1
+  grep -E "lines/s|fastest" "$out/profile.txt"
+  grep -q "fastest memory format at batch 256: nhwc" "$out/profile.txt" &&
+    layout=(--set train.channels_last=true)
+fi
 n=$(nproc)
 WORKERS=$(( n <= 4 ? 1 : grow_pid ? n - 3 : n - 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
-  src/duguang_ocr/hub/default "${@:3}"
+  src/duguang_ocr/hub/default "${layout[@]}" "${@:3}"
 if [ -n "$grow_pid" ]; then
   wait "$grow_pid"
   grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12

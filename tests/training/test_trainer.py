@@ -120,6 +120,27 @@ def test_bf16_autocast_on_cpu(tiny_lmdb, tmp_path):
     assert out["step"] == 2 and records(tmp_path, "eval")
 
 
+def test_channels_last_trains_the_same_model_and_saves_plain_weights(tiny_lmdb, tmp_path):
+    cfg = ["train.max_steps=6", "eval.every_steps=0", "train.save_every=3"]
+    plain = Trainer(config(tiny_lmdb, *cfg), tmp_path / "a")
+    plain.fit()
+    nhwc = Trainer(config(tiny_lmdb, *cfg, "train.channels_last=true"), tmp_path / "b")
+    convs = [m.weight for m in nhwc.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    nhwc.fit()
+    # Same arithmetic in another memory order: the losses agree to rounding (Adam's steps
+    # amplify rounding in the weights, so those are compared through what they read).
+    loss = lambda work: [r["loss"] for r in records(work, "train")]  # noqa: E731
+    assert loss(tmp_path / "a") and loss(tmp_path / "a") == pytest.approx(loss(tmp_path / "b"),
+                                                                         rel=1e-3)
+    rec = Recognizer.from_pretrained(tmp_path / "b" / "last", device="cpu")
+    assert rec(png("hello")) == Recognizer.from_pretrained(tmp_path / "a" / "last",
+                                                           device="cpu")(png("hello"))
+    resumed = Trainer(config(tiny_lmdb, "train.max_steps=8", "eval.every_steps=0",
+                             "train.channels_last=true"), tmp_path / "b", resume=True)
+    assert resumed.fit()["step"] == 8
+
+
 def wide_lines_lmdb(path, n, seed):
     """Lines of 3-6 words: most are wider than one 300-px chunk."""
     import random

@@ -181,7 +181,10 @@ class Trainer:
             model, vocab, variant = checkpoint.model_from_spec(state["model_spec"])
         else:
             model, vocab, variant = checkpoint.init_model(m, self._labels)
-        self.model, self.vocab, self.variant = model.to(self.device).train(), vocab, variant
+        model = model.to(self.device).train()
+        if self.cfg.train.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model, self.vocab, self.variant = model, vocab, variant
         self.geometry = ChunkGeometry.of(model.config)
         if self.cfg.optim.body_lr_scale == 0:
             frozen = freeze_body(model)
@@ -391,6 +394,8 @@ class Trainer:
                 w[k] += batch["stats"][k]
             self.lines_seen += len(batch["target_lengths"]) * self.info.world_size
         x = scale_pixels(batch["images"].to(self.device, non_blocking=True))
+        if self.cfg.train.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
             x = torch.zeros(1, *x.shape[1:], device=self.device)
