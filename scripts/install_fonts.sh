@@ -21,6 +21,15 @@
 #   fonts-hanazono        HanaMinA (CJK Mincho/Song)     Hanazono Font Licence or SIL OFL
 #   fonts-babelstone-han  BabelStone Han (CJK Song)      Arphic Public License, CC-BY-SA
 #   fonts-smiley-sans     Smiley Sans (CJK display sans) SIL OFL 1.1
+# Display faces of signs, packaging and posters (scene words):
+#   fonts-league-spartan fonts-comfortaa fonts-lobster fonts-lobstertwo fonts-dancingscript
+#   fonts-cabin fonts-yanone-kaffeesatz fonts-quicksand fonts-kristi fonts-manrope
+#   fonts-sil-andika                                     SIL OFL 1.1
+#   fonts-oxygen                                         GPL-3+ with font exception or OFL 1.1
+#   fonts-roboto-slab fonts-play                         Apache-2.0
+#   fonts-averia-sans-gwf                                SIL OFL
+#   fonts-staypuft                                       LGPL-2
+#   fonts-beteckna                                       GPL-3
 # None of them is a font of the browser check set (docs/DATA.md: Noto CJK, LXGW WenKai).
 # Rendered images are not derivative fonts, so training data and models are unaffected by
 # the font licences. Idempotent and quiet: does nothing when every package is installed.
@@ -29,7 +38,11 @@ pkgs=(fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-comic-neue
       fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming
       fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-urw-base35 fonts-roboto-unhinted
       fonts-open-sans fonts-lato fonts-crosextra-carlito fonts-linuxlibertine
-      fonts-hanazono fonts-babelstone-han fonts-smiley-sans)
+      fonts-hanazono fonts-babelstone-han fonts-smiley-sans
+      fonts-league-spartan fonts-comfortaa fonts-lobster fonts-lobstertwo fonts-dancingscript
+      fonts-cabin fonts-yanone-kaffeesatz fonts-quicksand fonts-kristi fonts-manrope
+      fonts-sil-andika fonts-oxygen fonts-roboto-slab fonts-play fonts-averia-sans-gwf
+      fonts-staypuft fonts-beteckna)
 need=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

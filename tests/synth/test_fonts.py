@@ -135,6 +135,11 @@ def test_disk_cache_roundtrip(tmp_path, monkeypatch, latin_face):
     ("HanaMinA", "Regular", True, "cjk-serif"),
     ("BabelStone Han", "Regular", True, "cjk-serif"),
     ("Smiley Sans", "Oblique", True, "cjk-sans"),
+    ("Roboto Slab", "Bold", False, "latin-serif"),
+    ("Lobster Two", "Italic", False, "latin-hand"),
+    ("Kristi", "Medium", False, "latin-hand"),
+    ("Dancing Script", "Bold", False, "latin-hand"),
+    ("League Spartan", "Black", False, "latin-sans"),
 ])
 def test_classify(family, style, is_cjk, category):
     assert classify(family, style, is_cjk) == category

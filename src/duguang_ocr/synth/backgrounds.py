@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from . import effects
+
 if TYPE_CHECKING:
     from .render import RenderConfig
 
@@ -95,7 +97,8 @@ def _background(rng: np.random.Generator, cfg: RenderConfig, h: int, w: int, bg:
 
 
 def composite(mask: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
-    """The text ``mask`` (H x W uint8 coverage) in a text colour over a background:
+    """The text ``mask`` (H x W uint8 coverage) in a text colour over a background, with a
+    display effect (:mod:`~duguang_ocr.synth.effects`) ``cfg.effect_p`` of the time:
     H x W x 3 float32 RGB."""
     h, w = mask.shape
     bg, fg = _colors(rng, cfg)
@@ -103,7 +106,15 @@ def composite(mask: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> 
     spare = min(90.0, max(8.0, contrast - cfg.min_contrast))
     img = _background(rng, cfg, h, w, bg, spare)
     alpha = mask.astype(np.float32) * (1.0 / 255.0)
-    if rng.random() < cfg.faded_p:
+    text = fg.astype(np.float32)[None, None, :]
+    if rng.random() < cfg.effect_p:
+        kind = effects.pick(rng)
+        under, fg = effects.layers(kind, alpha, bg, fg, rng)
+        for cover, colour in under:
+            img += (colour.astype(np.float32)[None, None, :] - img) * cover[:, :, None]
+        shaded = effects.fill(kind, fg, h, w, rng)
+        text = fg.astype(np.float32)[None, None, :] if shaded is None else shaded
+    elif rng.random() < cfg.faded_p:
         alpha *= float(rng.uniform(min(1.0, cfg.min_contrast / max(contrast, 1e-6)), 1.0))
-    img += (fg.astype(np.float32)[None, None, :] - img) * alpha[:, :, None]
+    img += (text - img) * alpha[:, :, None]
     return img

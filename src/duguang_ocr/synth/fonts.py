@@ -226,14 +226,14 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
             return "cjk-serif"
         return "cjk-sans"
     if any(w in name for w in ("comic", "hand", "script", "marker", "brush", "chancery",
-                               "z003")):
+                               "z003", "lobster", "kristi")):
         return "latin-hand"
     if "mono" in name or "courier" in name or "code" in name:
         return "latin-mono"
     # URW's clones go by code names: C059 = Century Schoolbook, P052 = Palatino.
     if "serif" in name.replace("sans serif", "").replace("sans-serif", "") or any(
         w in name for w in ("times", "roman", "georgia", "garamond", "bookman", "libertine",
-                            "c059", "p052", "century", "palatino")
+                            "c059", "p052", "century", "palatino", "slab")
     ):
         return "latin-serif"
     return "latin-sans"
@@ -241,7 +241,7 @@ def classify(family: str, style: str, is_cjk: bool) -> str:
 
 def _cache_key(files: Sequence[Path], charset: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(b"v4\n")  # v4: HanaMin and BabelStone Han classified as Song (cjk-serif)
+    h.update(b"v5\n")  # v5: HanaMin, BabelStone Han: Song; Lobster, Kristi: hand; slabs
     h.update("\n".join(sorted(set(charset))).encode("utf-8"))
     for f in files:
         st = f.stat()

@@ -69,6 +69,7 @@ class RenderConfig:
     color_text_p: float = 0.15
     min_contrast: float = 80.0  # luma difference (0..255) between text and background
     faded_p: float = 0.1  # text drawn with partial opacity (contrast still >= the minimum)
+    effect_p: float = 0.04  # shadow, outline, 3-D, emboss or two-tone fill (synth/effects.py)
     background_weights: tuple[float, float, float, float] = (0.35, 0.2, 0.2, 0.25)
     italic_p: float = 0.06
     shear: tuple[float, float] = (0.1, 0.3)
@@ -120,7 +121,7 @@ class RenderConfig:
         """Harsher capture for scene-text words (signs, shop fronts, street views): the
         misread real crops are small, blurred, slanted, low in contrast and coloured, more
         often and more strongly than the default's document-like lines."""
-        harsh = dict(bold_p=0.25, italic_p=0.1, margin_y=(0.0, 0.35), tight_p=0.2,
+        harsh = dict(bold_p=0.25, italic_p=0.1, effect_p=0.35, margin_y=(0.0, 0.35), tight_p=0.2,
                      margin_x=(0.0, 0.5), dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5,
                      min_contrast=50.0, faded_p=0.2, rotate_p=0.6, max_angle=6.0,
                      perspective_p=0.5, perspective=0.18, curve_p=0.1, border_p=0.1,
