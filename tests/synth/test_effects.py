@@ -53,6 +53,14 @@ def test_two_tone_fill_varies_down_the_line_and_keeps_to_the_text_side():
     assert effects.fill("outline", FG, 40, 10, np.random.default_rng(1)) is None
 
 
+def test_glow_surrounds_a_pale_core_with_a_soft_halo():
+    alpha = glyph_mask()
+    [(halo, colour)], core = effects.layers("glow", alpha, BG * 0.1, FG, np.random.default_rng(2))
+    assert _luma(core) > _luma(colour)  # the lit core is paler than its halo
+    assert 0 < halo[6, 60] < halo[9, 60] <= 1.0  # fading away from the glyph
+    assert halo[2, 60] < 0.05
+
+
 def test_unknown_effect_is_refused():
     with pytest.raises(ValueError, match="unknown effect"):
         effects.layers("glitter", glyph_mask(), BG, FG, np.random.default_rng(0))

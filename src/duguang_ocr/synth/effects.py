@@ -1,5 +1,5 @@
 """Display-type effects of signs, posters, packaging and web banners: drop shadows, outlines,
-3-D extrusion, embossing and two-tone fills.
+3-D extrusion, embossing, two-tone fills and the halo of lit signs.
 
 Scene and born-digital words are often drawn this way (IIIT5K's ``Bank`` in white with a
 black outline, ``Attention`` with a shadow, an embossed ``STATE``), and a model that only
@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-EFFECTS = ("shadow", "outline", "extrude", "emboss", "two_tone")
+EFFECTS = ("shadow", "outline", "extrude", "emboss", "two_tone", "glow")
 
 Layer = tuple[np.ndarray, np.ndarray]  # (H x W coverage in [0, 1], RGB colour)
 
@@ -99,6 +99,13 @@ def layers(kind: str, alpha: np.ndarray, bg: np.ndarray, fg: np.ndarray,
                 (_shift(alpha, sign * o, sign * o), dark)], face
     if kind == "two_tone":
         return [], fg  # the fill does it
+    if kind == "glow":  # a lit sign: a pale core in a halo of its colour
+        r = max(1, round(rng.uniform(0.03, 0.08) * h))
+        halo = cv2.GaussianBlur(cv2.dilate(alpha, np.ones((2 * r + 1, 2 * r + 1), np.uint8)),
+                                (0, 0), r)
+        colour = fg if _luma(fg) > 60 and np.ptp(fg) > 60 else rng.uniform(0, 255, 3)
+        core = np.clip(colour + rng.uniform(120, 255), 0, 255)
+        return [(np.clip(halo * rng.uniform(0.7, 1.2), 0, 1), colour)], core
     raise ValueError(f"unknown effect {kind!r}; expected one of {EFFECTS}")
 
 

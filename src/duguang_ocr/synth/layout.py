@@ -27,6 +27,9 @@ class _Layout:
     x1: float
     y1: float
     underline: tuple[float, float] | None  # (y, thickness)
+    # Ink widths of the first and last glyph where a tight crop may cut into them (ASCII
+    # letters and digits stay readable with a sliver gone; punctuation and hanzi would not).
+    edge_ink: tuple[float, float] = (0.0, 0.0)
 
 
 def _layout(text: str, font, size: int, spacing: float, stroke: int,
@@ -48,11 +51,12 @@ def _layout(text: str, font, size: int, spacing: float, stroke: int,
             x += font.getlength(ch) + spacing
         if left == math.inf:  # only spaces: give the box the advance width
             left, t, r, b = 0.0, -size * 0.7, max(1.0, x), 0.0
-    left, r = _ink_x_extent(text, font, xs, stroke, left, r)
+    left, r, edge_ink = _ink_x_extent(text, font, xs, stroke, left, r)
     y0, y1 = min(t, -0.72 * size), max(b, 0.05 * size)
     if underline is not None:
         y1 = max(y1, underline[0] + underline[1])
-    return _Layout(xs, float(left), float(y0), float(max(r, left + 1)), float(y1), underline)
+    return _Layout(xs, float(left), float(y0), float(max(r, left + 1)), float(y1), underline,
+                   edge_ink)
 
 
 def _glyph_ink(ch: str, font, stroke: int) -> tuple[float, float] | None:
@@ -63,27 +67,32 @@ def _glyph_ink(ch: str, font, stroke: int) -> tuple[float, float] | None:
 
 
 def _ink_x_extent(text: str, font, xs: list[float] | None, stroke: int, left: float,
-                  right: float) -> tuple[float, float]:
+                  right: float) -> tuple[float, float, tuple[float, float]]:
     """The line's horizontal extent by ink, not by advance widths (what ``getbbox`` gives):
     a full-width ，or 、 has ~2/3 of an em of blank after its ink and an opening quote as much
     before it. Crops cut by ink (detector boxes, real data sets) end right at the comma, so
     a box that kept that blank taught the model a gap no real crop has (it then dropped
-    trailing punctuation). Only the first and last glyphs are measured."""
+    trailing punctuation). Only the first and last glyphs are measured; their ink widths
+    come back too, 0 unless they are ASCII letters or digits (see ``_Layout.edge_ink``)."""
     chars = [(i, ch) for i, ch in enumerate(text) if ch != " "]
     if not chars:
-        return left, right
+        return left, right, (0.0, 0.0)
     (i0, first), (i1, last) = chars[0], chars[-1]
 
     def start(i: int) -> float:
         return xs[i] if xs is not None else font.getlength(text[:i])
 
+    def cuttable(ch: str, ink: tuple[float, float]) -> float:
+        return float(ink[1] - ink[0]) if ch.isascii() and ch.isalnum() else 0.0
+
+    edges = [0.0, 0.0]
     ink = _glyph_ink(first, font, stroke)
     if ink is not None:
-        left = start(i0) + ink[0]
+        left, edges[0] = start(i0) + ink[0], cuttable(first, ink)
     ink = _glyph_ink(last, font, stroke)
     if ink is not None:
-        right = start(i1) + ink[1]
-    return left, right
+        right, edges[1] = start(i1) + ink[1], cuttable(last, ink)
+    return left, right, (edges[0], edges[1])
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, text: str, font, lay: _Layout, ox: float, oy: float,
@@ -178,7 +187,12 @@ def plan_crop(lay: _Layout, rng: np.random.Generator, cfg: RenderConfig) -> Crop
         return float(rng.uniform(*cfg.margin_y) * box_h)
 
     mt, mb = margin_y(), margin_y()
-    ml, mr = (float(v) for v in rng.uniform(*cfg.margin_x, 2) * box_h)
+    margins_x = [float(v) for v in rng.uniform(*cfg.margin_x, 2) * box_h]
+    if rng.random() < cfg.tight_x_p:  # a detector box that clips the first or last letter
+        side = int(rng.integers(2))
+        if lay.edge_ink[side] > 0:
+            margins_x[side] = -float(rng.uniform(0.05, cfg.tight_x_cut) * lay.edge_ink[side])
+    ml, mr = margins_x
     w_out = max(1, math.ceil(bx1 - bx0 + ml + mr))
     h_out = max(1, math.ceil(by1 - by0 + mt + mb + 2 * amp))
     return CropPlan(src, dst, amp, period, phase, (ml, mr, mt, mb), w_out, h_out,

@@ -64,6 +64,8 @@ class RenderConfig:
     tight_p: float = 0.08  # a crop this often cuts slightly into the box (tight detectors)
     tight_cut: float = 0.06  # at most, per side, of the box height
     margin_x: tuple[float, float] = (0.0, 0.7)  # per side, of the text box height
+    tight_x_p: float = 0.03  # a crop this often clips the first or last letter or digit
+    tight_x_cut: float = 0.15  # at most, of that glyph's ink width (an O cut more reads C)
     dark_bg_p: float = 0.15
     color_bg_p: float = 0.15
     color_text_p: float = 0.15
@@ -121,9 +123,9 @@ class RenderConfig:
         """Harsher capture for scene-text words (signs, shop fronts, street views): the
         misread real crops are small, blurred, slanted, low in contrast and coloured, more
         often and more strongly than the default's document-like lines."""
-        harsh = dict(bold_p=0.25, italic_p=0.1, effect_p=0.35, margin_y=(0.0, 0.35), tight_p=0.2,
-                     margin_x=(0.0, 0.5), dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5,
-                     min_contrast=50.0, faded_p=0.2, rotate_p=0.6, max_angle=6.0,
+        harsh = dict(bold_p=0.25, italic_p=0.1, effect_p=0.35, margin_y=(0.0, 0.35),
+                     tight_p=0.2, margin_x=(0.0, 0.5), tight_x_p=0.2, tight_x_cut=0.2,
+                     dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5, min_contrast=50.0, faded_p=0.2, rotate_p=0.6, max_angle=6.0,
                      perspective_p=0.5, perspective=0.18, curve_p=0.1, border_p=0.1,
                      neighbour_p=0.12, blur_p=0.5, blur_sigma=(0.4, 1.6), motion_blur_p=0.1,
                      lowres_p=0.4, lowres_height=(10.0, 22.0), noise_p=0.5,
