@@ -94,7 +94,7 @@ def layers(kind: str, alpha: np.ndarray, bg: np.ndarray, fg: np.ndarray,
         light = np.clip(bg + rng.uniform(50, 110), 0, 255)
         dark = np.clip(bg - rng.uniform(50, 110), 0, 255)
         sign = 1 if rng.random() < 0.5 else -1  # raised or engraved
-        face = bg + (fg - bg) * rng.uniform(0.25, 0.6)
+        face = bg + (fg - bg) * rng.uniform(0.4, 0.8)
         return [(_shift(alpha, -sign * o, -sign * o), light),
                 (_shift(alpha, sign * o, sign * o), dark)], face
     if kind == "two_tone":
