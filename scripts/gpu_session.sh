@@ -12,6 +12,7 @@
 # Extra arguments go to the trainer, e.g. --set train.batch_size=512.
 #
 # 1. the CUDA tests                                   -> OUT/cuda_tests.txt
+#    and the GPU inference benchmark (bf16/fp16 vs fp32) -> OUT/bench_gpu.txt
 # 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2
 #    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
 # 3. with PROFILE=1 (the default): ~40 s timing a training step at batch 256 and 512, NCHW
@@ -27,6 +28,10 @@ mkdir -p "$out/train"
 source scripts/gpu_env.sh || exit 1
 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests > "$out/cuda_tests.txt" 2>&1
 tail -1 "$out/cuda_tests.txt"
+# The shipped weights on this GPU: lines/s and strings equal to float32 in bf16 and fp16.
+timeout 90 python3 benchmarks/bench_gpu.py --n 500 --model src/duguang_ocr/hub/default \
+  --no-random > "$out/bench_gpu.txt" 2>&1
+tail -4 "$out/bench_gpu.txt"
 # Two recipes, each as GROW_A / GROW_B arguments: the whole model at a fine-tuning lr (with
 # and without replay), and a fast head over a slow body.
 grow() {
