@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from duguang_ocr.synth import RenderConfig, effects, render_line
-from duguang_ocr.synth.backgrounds import _luma
+from duguang_ocr.synth.effects import luma
 
 
 def glyph_mask(h=40, w=120):
@@ -25,7 +25,7 @@ def test_outline_rings_the_glyphs_in_a_colour_that_stands_out_from_the_text():
         outside = (alpha == 0) & (ring > 0.5)
         assert outside.sum() > 100  # reaches beyond the glyph, inside the hole too
         assert ring[16, 60] > 0.5 and ring[9, 60] > 0.5  # inside the hole, above the bar
-        assert abs(_luma(colour) - _luma(FG)) >= 90
+        assert abs(luma(colour) - luma(FG)) >= 90
 
 
 def test_shadow_and_extrusion_fall_beside_the_glyphs():
@@ -41,22 +41,22 @@ def test_shadow_and_extrusion_fall_beside_the_glyphs():
 def test_emboss_draws_the_face_near_its_background_between_a_light_and_a_dark_edge():
     under, face = effects.layers("emboss", glyph_mask(), BG, FG, np.random.default_rng(0))
     (_, light), (_, dark) = under
-    assert _luma(dark) < _luma(BG) < _luma(light) + 1e-6
-    assert _luma(FG) < _luma(face) < _luma(BG)  # the relief, not the colour, carries it
+    assert luma(dark) < luma(BG) < luma(light) + 1e-6
+    assert luma(FG) < luma(face) < luma(BG)  # the relief, not the colour, carries it
 
 
 def test_two_tone_fill_varies_down_the_line_and_keeps_to_the_text_side():
     tone = effects.fill("two_tone", FG, 40, 10, np.random.default_rng(1))
     assert tone.shape == (40, 10, 3)
     assert np.ptp(tone[:, 0, :]) > 1 and np.allclose(tone[:, 0], tone[:, 9])
-    assert max(abs(_luma(px) - _luma(FG)) for px in tone[:, 0]) <= 60 + 1e-3
+    assert max(abs(luma(px) - luma(FG)) for px in tone[:, 0]) <= 60 + 1e-3
     assert effects.fill("outline", FG, 40, 10, np.random.default_rng(1)) is None
 
 
 def test_glow_surrounds_a_pale_core_with_a_soft_halo():
     alpha = glyph_mask()
     [(halo, colour)], core = effects.layers("glow", alpha, BG * 0.1, FG, np.random.default_rng(2))
-    assert _luma(core) > _luma(colour)  # the lit core is paler than its halo
+    assert luma(core) > luma(colour)  # the lit core is paler than its halo
     assert 0 < halo[6, 60] < halo[9, 60] <= 1.0  # fading away from the glyph
     assert halo[2, 60] < 0.05
 

@@ -14,15 +14,12 @@ import cv2
 import numpy as np
 
 from . import effects
+from .effects import luma
 
 if TYPE_CHECKING:
     from .render import RenderConfig
 
 BACKGROUNDS = ("flat", "gradient", "noise", "paper")
-
-
-def _luma(rgb: np.ndarray) -> float:
-    return float(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
 
 
 def _colors(rng: np.random.Generator, cfg: RenderConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +31,7 @@ def _colors(rng: np.random.Generator, cfg: RenderConfig) -> tuple[np.ndarray, np
         v = rng.uniform(0, 90) if dark else rng.uniform(170, 255)
         bg = v + rng.uniform(-12, 12, 3)
     bg = np.clip(bg, 0, 255)
-    yb = _luma(bg)
+    yb = luma(bg)
     for _ in range(30):
         if rng.random() < cfg.color_text_p:
             fg = rng.uniform(0, 255, 3)
@@ -42,7 +39,7 @@ def _colors(rng: np.random.Generator, cfg: RenderConfig) -> tuple[np.ndarray, np
             v = 255 * rng.beta(0.8, 4.0)  # mostly near-black (near-white on dark)
             v = 255 - v if yb < 128 else v
             fg = np.clip(v + rng.uniform(-10, 10, 3), 0, 255)
-        if abs(_luma(fg) - yb) >= cfg.min_contrast:
+        if abs(luma(fg) - yb) >= cfg.min_contrast:
             return bg, fg
     return bg, np.full(3, 0.0 if yb >= 128 else 255.0)
 
@@ -92,7 +89,7 @@ def _background(rng: np.random.Generator, cfg: RenderConfig, h: int, w: int, bg:
     if rng.random() < 0.3:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         d = ((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2).astype(np.float32)
-        img -= (d * amplitude * rng.uniform(0.2, 0.6))[:, :, None] * np.sign(_luma(bg) - 128)
+        img -= (d * amplitude * rng.uniform(0.2, 0.6))[:, :, None] * np.sign(luma(bg) - 128)
     return img
 
 
@@ -102,7 +99,7 @@ def composite(mask: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> 
     H x W x 3 float32 RGB."""
     h, w = mask.shape
     bg, fg = _colors(rng, cfg)
-    contrast = abs(_luma(fg) - _luma(bg))
+    contrast = abs(luma(fg) - luma(bg))
     spare = min(90.0, max(8.0, contrast - cfg.min_contrast))
     img = _background(rng, cfg, h, w, bg, spare)
     alpha = mask.astype(np.float32) * (1.0 / 255.0)

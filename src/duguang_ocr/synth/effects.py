@@ -21,7 +21,8 @@ EFFECTS = ("shadow", "outline", "extrude", "emboss", "two_tone", "glow")
 Layer = tuple[np.ndarray, np.ndarray]  # (H x W coverage in [0, 1], RGB colour)
 
 
-def _luma(rgb: np.ndarray) -> float:
+def luma(rgb: np.ndarray) -> float:
+    """Perceived lightness (Rec. 601 luma, 0..255) of an RGB colour."""
     return float(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
 
 
@@ -34,14 +35,14 @@ def _shift(alpha: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
 def _contrasting(rng: np.random.Generator, against: np.ndarray, gap: float = 90.0) -> np.ndarray:
     """A colour at least ``gap`` luma from ``against``: near black or white, or a hue."""
-    light = _luma(against) < 128
+    light = luma(against) < 128
     for _ in range(20):
         if rng.random() < 0.6:
             v = rng.uniform(215, 255) if light else rng.uniform(0, 45)
             c = np.clip(v + rng.uniform(-10, 10, 3), 0, 255)
         else:
             c = rng.uniform(0, 255, 3)
-        if abs(_luma(c) - _luma(against)) >= gap:
+        if abs(luma(c) - luma(against)) >= gap:
             return c
     return np.full(3, 255.0 if light else 0.0)
 
@@ -69,7 +70,7 @@ def layers(kind: str, alpha: np.ndarray, bg: np.ndarray, fg: np.ndarray,
         if rng.random() < 0.5:
             shadow = cv2.GaussianBlur(shadow, (0, 0), rng.uniform(0.02, 0.06) * h)
         # A dark shadow where it shows (lit backgrounds), else a coloured one or a glow.
-        colour = (bg * rng.uniform(0, 0.4) if _luma(bg) > 90 and rng.random() < 0.7
+        colour = (bg * rng.uniform(0, 0.4) if luma(bg) > 90 and rng.random() < 0.7
                   else _contrasting(rng, fg, 60.0))
         return [(shadow * rng.uniform(0.6, 1.0), colour)], fg
     if kind == "outline":
@@ -87,7 +88,7 @@ def layers(kind: str, alpha: np.ndarray, bg: np.ndarray, fg: np.ndarray,
         depth = int(rng.integers(3, 9))
         solid = np.max([_shift(alpha, dx * step * k, dy * step * k)
                         for k in range(1, depth + 1)], axis=0)
-        side = fg * rng.uniform(0.3, 0.6) if _luma(fg) > 60 else _contrasting(rng, fg, 60.0)
+        side = fg * rng.uniform(0.3, 0.6) if luma(fg) > 60 else _contrasting(rng, fg, 60.0)
         return [(solid, side)], fg
     if kind == "emboss":
         o = max(0.6, rng.uniform(0.015, 0.04) * h)
@@ -103,7 +104,7 @@ def layers(kind: str, alpha: np.ndarray, bg: np.ndarray, fg: np.ndarray,
         r = max(1, round(rng.uniform(0.03, 0.08) * h))
         halo = cv2.GaussianBlur(cv2.dilate(alpha, np.ones((2 * r + 1, 2 * r + 1), np.uint8)),
                                 (0, 0), r)
-        colour = fg if _luma(fg) > 60 and np.ptp(fg) > 60 else rng.uniform(0, 255, 3)
+        colour = fg if luma(fg) > 60 and np.ptp(fg) > 60 else rng.uniform(0, 255, 3)
         core = np.clip(colour + rng.uniform(120, 255), 0, 255)
         return [(np.clip(halo * rng.uniform(0.7, 1.2), 0, 1), colour)], core
     raise ValueError(f"unknown effect {kind!r}; expected one of {EFFECTS}")
@@ -116,7 +117,7 @@ def fill(kind: str, fg: np.ndarray, h: int, w: int,
     if kind != "two_tone":
         return None
     other = np.clip(fg + rng.uniform(-110, 110, 3), 0, 255)
-    if abs(_luma(other) - _luma(fg)) > 60:  # keep the contrast the background was chosen for
+    if abs(luma(other) - luma(fg)) > 60:  # keep the contrast the background was chosen for
         other = (other + fg) / 2
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
     if rng.random() < 0.5:

@@ -125,7 +125,8 @@ class RenderConfig:
         often and more strongly than the default's document-like lines."""
         harsh = dict(bold_p=0.25, italic_p=0.1, effect_p=0.35, margin_y=(0.0, 0.35),
                      tight_p=0.2, margin_x=(0.0, 0.5), tight_x_p=0.2, tight_x_cut=0.2,
-                     dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5, min_contrast=50.0, faded_p=0.2, rotate_p=0.6, max_angle=6.0,
+                     dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5, min_contrast=50.0,
+                     faded_p=0.2, rotate_p=0.6, max_angle=6.0,
                      perspective_p=0.5, perspective=0.18, curve_p=0.1, border_p=0.1,
                      neighbour_p=0.12, blur_p=0.5, blur_sigma=(0.4, 1.6), motion_blur_p=0.1,
                      lowres_p=0.4, lowres_height=(10.0, 22.0), noise_p=0.5,
