@@ -29,7 +29,11 @@ from duguang_ocr.synth.fonts import _TEXT_FONT_PROBE, discover_fonts, load_font
 MAX_DIFFERENCE = 8.0  # grey levels (of 255), mean over the ink pixels of the sample line
 
 
-def _options() -> subset.Options:
+# One face per output file: a collection's faces become single fonts of the same outlines.
+SINGLE_SUFFIX = {".ttc": ".ttf", ".otc": ".otf"}
+
+
+def _options(font_number: int) -> subset.Options:
     opts = subset.Options()
     opts.layout_features = ["*"]  # kerning, ligatures, contextual forms: HarfBuzz uses them
     opts.name_IDs = ["*"]  # family/style names (incl. typographic ones) identify the face
@@ -37,7 +41,7 @@ def _options() -> subset.Options:
     opts.notdef_outline = True
     opts.glyph_names = True
     opts.hinting = True
-    opts.font_number = 0
+    opts.font_number = font_number
     return opts
 
 
@@ -74,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     written, worst = 0, 0.0
     for face in faces:
         name = re.sub(r"[^A-Za-z0-9]+", "-", f"{face.family}-{face.style}").strip("-")
-        dest = args.out / f"{name}.{Path(face.path).suffix.lstrip('.').replace('ttc', 'ttf')}"
-        dest = dest.with_suffix(".otf" if dest.suffix == ".otc" else dest.suffix)
+        suffix = Path(face.path).suffix.lower()
+        dest = args.out / f"{name}{SINGLE_SUFFIX.get(suffix, suffix)}"
         if dest.exists():  # the same family and style from two files
             dest = dest.with_name(f"{dest.stem}-{written}{dest.suffix}")
-        opts = _options()
-        opts.font_number = face.index
+        opts = _options(face.index)
         font = subset.load_font(face.path, opts)
         sub = subset.Subsetter(opts)
         sub.populate(unicodes=[ord(c) for c in face.coverage | _TEXT_FONT_PROBE])
