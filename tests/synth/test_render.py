@@ -193,3 +193,31 @@ def test_tight_crops_clip_edge_letters_but_never_punctuation_or_hanzi(cjk_face, 
     assert sum(touches_edge("MONACO", latin_face, s) for s in range(10)) >= 8
     assert not any(touches_edge("读光，", cjk_face, s) for s in range(10))
     assert not any(touches_edge("，识别", cjk_face, s) for s in range(10))
+
+
+def test_arcs_bend_the_line_without_cutting_it(latin_face):
+    """arc_p sets a word along a circle (IIIT5K's arched house names): the ends sit about
+    the sagitta below or above the middle, in both directions across seeds, and the crop
+    grows to keep every glyph whole; with arc_p=0 the same word lies straight."""
+    def bend(arc_p, seed):
+        cfg = RenderConfig.plain(font_size=(40, 40), margin_x=(0.3, 0.3), margin_y=(0.3, 0.3),
+                                 arc_p=arc_p, arc_sagitta=(1.0, 1.0))
+        ink = ink_mask(render_line("HHHHHHH", latin_face, np.random.default_rng(seed),
+                                   config=cfg, height=None))
+        assert not (ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any())
+        cols = np.flatnonzero(ink.any(axis=0))
+        rows = np.arange(ink.shape[0])[:, None]
+        centre = (ink * rows).sum(0) / np.maximum(ink.sum(0), 1)  # ink's mean row per column
+        fifth = max(1, len(cols) // 5)
+        ends = [centre[cols[:fifth]].mean(), centre[cols[-fifth:]].mean()]
+        middle = centre[cols[2 * fifth:3 * fifth]].mean()
+        height = np.ptp(np.flatnonzero(ink[:, cols[2 * fifth:3 * fifth]].any(axis=1))) + 1
+        return [(end - middle) / height for end in ends]
+
+    bends = [bend(1.0, seed) for seed in range(8)]
+    for left, right in bends:
+        assert 0.25 < abs(left) < 1.2 and 0.25 < abs(right) < 1.2
+        assert np.sign(left) == np.sign(right)
+    assert {np.sign(left) for left, _ in bends} == {-1.0, 1.0}
+    for left, right in (bend(0.0, seed) for seed in range(4)):
+        assert abs(left) < 0.1 and abs(right) < 0.1

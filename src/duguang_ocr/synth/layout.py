@@ -140,10 +140,21 @@ class CropPlan:
     amp: float  # sinusoidal curvature: amplitude (0: straight), period, phase
     period: float
     phase: float
+    arc: float  # circular bend: sagitta in px, > 0 arched (ends lower), < 0 smiling, 0 none
     margins: tuple[float, float, float, float]  # left, right, top, bottom
     width: int
     height: int
     shift: tuple[float, float]  # layout -> output translation
+
+    @property
+    def rise(self) -> float:
+        """How far the bent text reaches above its warped box."""
+        return self.amp + max(0.0, -self.arc)
+
+    @property
+    def drop(self) -> float:
+        """How far the bent text reaches below its warped box."""
+        return self.amp + max(0.0, self.arc)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -178,6 +189,9 @@ def plan_crop(lay: _Layout, rng: np.random.Generator, cfg: RenderConfig) -> Crop
         amp = float(rng.uniform(*cfg.curve_amplitude) * box_h)
         period = float((lay.x1 - lay.x0) / rng.uniform(*cfg.curve_periods))
         phase = float(rng.uniform(0, 2 * math.pi))
+    arc = 0.0
+    if rng.random() < cfg.arc_p:  # a word set along a circle, as on round signs and labels
+        arc = float(rng.uniform(*cfg.arc_sagitta) * box_h) * (1.0 if rng.random() < 0.5 else -1.0)
     bx0, by0 = dst.min(0)
     bx1, by1 = dst.max(0)
 
@@ -194,9 +208,9 @@ def plan_crop(lay: _Layout, rng: np.random.Generator, cfg: RenderConfig) -> Crop
             margins_x[side] = -float(rng.uniform(0.05, cfg.tight_x_cut) * lay.edge_ink[side])
     ml, mr = margins_x
     w_out = max(1, math.ceil(bx1 - bx0 + ml + mr))
-    h_out = max(1, math.ceil(by1 - by0 + mt + mb + 2 * amp))
-    return CropPlan(src, dst, amp, period, phase, (ml, mr, mt, mb), w_out, h_out,
-                    (ml - bx0, mt + amp - by0))
+    h_out = max(1, math.ceil(by1 - by0 + mt + mb + 2 * amp + abs(arc)))
+    return CropPlan(src, dst, amp, period, phase, arc, (ml, mr, mt, mb), w_out, h_out,
+                    (ml - bx0, mt + amp + max(0.0, -arc) - by0))
 
 
 def text_mask(text: str, font, lay: _Layout, stroke: int, plan: CropPlan) -> np.ndarray:
@@ -223,7 +237,34 @@ def text_mask(text: str, font, lay: _Layout, stroke: int, plan: CropPlan) -> np.
         map_x = np.broadcast_to(xx, (h_out, w_out)).astype(np.float32)
         map_y = (np.arange(h_out, dtype=np.float32)[:, None] + dy[None, :]).astype(np.float32)
         mask = cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+    if plan.arc:
+        mask = _bend(mask, plan)
     return np.array(mask, dtype=np.uint8)  # writable copy for the clutter
+
+
+def _bend(mask: np.ndarray, plan: CropPlan) -> np.ndarray:
+    """Lay the straight text of ``mask`` along a circle through its centre line, each
+    glyph turned with the circle (not sheared, as moving columns would): the box's middle
+    stays, its ends move |arc| px down (arc > 0) or up (arc < 0)."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = plan.box
+    tx, ty = plan.shift
+    xc, yc = (x0 + x1) / 2 + tx, (y0 + y1) / 2 + ty
+    half, sag = max((x1 - x0) / 2, 1.0), abs(plan.arc)
+    radius = (half * half + sag * sag) / (2 * sag)  # the circle with that sagitta over the box
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    dx = xx - xc
+    if plan.arc > 0:  # centre below the line: distance from it decreases downwards
+        dy = yc + radius - yy
+        dist = np.hypot(dx, dy)
+        src_y = yc + radius - dist
+    else:  # centre above the line
+        dy = yy - yc + radius
+        dist = np.hypot(dx, dy)
+        src_y = yc + dist - radius
+    src_x = xc + radius * np.arctan2(dx, dy)  # arc length along the circle
+    return cv2.remap(mask, src_x.astype(np.float32), src_y.astype(np.float32),
+                     cv2.INTER_LINEAR, borderValue=0)
 
 
 def add_clutter(mask: np.ndarray, text: str, font, size: int, lay: _Layout, plan: CropPlan,
@@ -234,9 +275,9 @@ def add_clutter(mask: np.ndarray, text: str, font, size: int, lay: _Layout, plan
     box_h = lay.y1 - lay.y0
     _, by0, _, by1 = plan.box
     tx, ty = plan.shift
-    amp, (ml, mr, _, _) = plan.amp, plan.margins
-    top_room = int(by0 + ty - amp) - 1  # rows above the (warped, curved) text box
-    bottom_room = h_out - int(math.ceil(by1 + ty + amp)) - 1
+    ml, mr, _, _ = plan.margins
+    top_room = int(by0 + ty - plan.rise) - 1  # rows above the (warped, curved) text box
+    bottom_room = h_out - int(math.ceil(by1 + ty + plan.drop)) - 1
     if rng.random() < cfg.neighbour_p and max(top_room, bottom_room) >= 3:
         above = top_room >= bottom_room
         chars = [c for c in text if c != " "] or ["-"]
@@ -248,9 +289,9 @@ def add_clutter(mask: np.ndarray, text: str, font, size: int, lay: _Layout, plan
         gap = max(2.0, room - float(rng.uniform(0.05, 0.2) * box_h))
         x = float(rng.uniform(-0.5, 0.3) * size)
         if above:  # the fragment's ink ends `gap` above the text box (or starts below it)
-            base_y = by0 + ty - amp - gap - fb
+            base_y = by0 + ty - plan.rise - gap - fb
         else:
-            base_y = by1 + ty + amp + gap - ft
+            base_y = by1 + ty + plan.drop + gap - ft
         frag_img = Image.new("L", (w_out, h_out), 0)
         ImageDraw.Draw(frag_img).text((round(x), round(base_y)), frag, font=font, fill=255,
                                       anchor="ls")

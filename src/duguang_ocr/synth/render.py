@@ -82,6 +82,11 @@ class RenderConfig:
     curve_p: float = 0.06
     curve_amplitude: tuple[float, float] = (0.04, 0.12)  # of the box height
     curve_periods: tuple[float, float] = (0.3, 1.2)  # sine periods over the line
+    # Words set along a circle (round signs, seals, bottle labels; IIIT5K's arched house
+    # names): each glyph turns with the arc. Sagitta: how far the ends sit below (or above)
+    # the middle, of the box height.
+    arc_p: float = 0.01
+    arc_sagitta: tuple[float, float] = (0.1, 0.6)
     underline_p: float = 0.05
     border_p: float = 0.08  # table/frame lines in the margins
     neighbour_p: float = 0.06  # fragments of the lines above/below, cut by the crop
@@ -127,7 +132,8 @@ class RenderConfig:
                      tight_p=0.2, margin_x=(0.0, 0.5), tight_x_p=0.2, tight_x_cut=0.2,
                      dark_bg_p=0.3, color_bg_p=0.5, color_text_p=0.5, min_contrast=50.0,
                      faded_p=0.2, rotate_p=0.6, max_angle=6.0,
-                     perspective_p=0.5, perspective=0.18, curve_p=0.1, border_p=0.1,
+                     perspective_p=0.5, perspective=0.18, curve_p=0.1, arc_p=0.1,
+                     arc_sagitta=(0.2, 1.2), border_p=0.1,
                      neighbour_p=0.12, blur_p=0.5, blur_sigma=(0.4, 1.6), motion_blur_p=0.1,
                      lowres_p=0.4, lowres_height=(10.0, 22.0), noise_p=0.5,
                      noise_sigma=(3.0, 18.0), jpeg_p=0.5, jpeg_quality=(15, 70))
