@@ -7,7 +7,7 @@
 #
 # It starts from the package's weights (src/duguang_ocr/hub/default) at a fine-tuning
 # learning rate with the cosine annealed by the deadline, reads REAL_DIR/{ic15,ic13,iiit5k,
-# svt,plates,plates_more,svt_test,cute80}.lmdb (default data/real, see docs/DATA.md) and evaluates on
+# svt,plates,svt_test,cute80}.lmdb (default data/real, see docs/DATA.md) and evaluates on
 # data/synth_val.lmdb (made here when missing). `--resume` semantics: rerunning with the same
 # WORK continues the run. Ship the result only if it beats the package on every realtest
 # subset and zh_browser (benchmarks/default_model_progress.py), with
@@ -21,7 +21,7 @@ mkdir -p "$work"
 [ -d "$work/init" ] || cp -r src/duguang_ocr/hub/default "$work/init"
 [ -d data/synth_val.lmdb ] || duguang-ocr synth data/synth_val.lmdb --n 1000 --seed 777
 sets=
-for name in ic15 ic13 iiit5k svt plates plates_more svt_test cute80; do sets+="$real/$name.lmdb,"; done
+for name in ic15 ic13 iiit5k svt plates svt_test cute80; do sets+="$real/$name.lmdb,"; done
 nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run" --resume \
   --set "model.init=$work/init" --set model.vocab=null --set "model.arch={}" \
   --set optim.lr=1e-4 --set optim.warmup_steps=50 --set "data.synth.curriculum={}" \

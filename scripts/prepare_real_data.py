@@ -14,8 +14,6 @@ name     repository                       commit  what is used                 l
 ic15     ocr-algorithm-and-data/ICDAR2015 50f031d WordRecognition/TrainingSet/  4468
 ic13     yeyupiaoling/LearnPaddle         6a242b5 note8/data/train_data/        1095
 plates   lyl8213/Plate_Recognition-LPRnet 80e38c0 train/ + valid/ (file names)   885
-plates_  chenweijiang99/yolo_-lprnet_-    be3ec1f data/lprnet/test/ (file names) 1594
- more    pytorch
 iiit5k   gsy-cv/IIIT5K                    3d361ac train/ + train.tags           1993
 svt      OCR-Benchmark/SVT                fe1a7f3 img/ + train.xml (own crops)   257
 svt_test OCR-Benchmark/SVT                fe1a7f3 img/ + test.xml (own crops)    647
@@ -23,12 +21,7 @@ cute80   Jyouhou/CUTE80                   83c42cf timage/ + gt.txt              
 ======== ================================ ======= ============================ =====
 
 Licences as the repositories state them: LearnPaddle is Apache-2.0 (its crops are ICDAR 2013
-data), chenweijiang99's is Apache-2.0 (where its plates come from is not stated); the others
-state none (academic benchmark data distributed for research).
-
-``plates_more``'s folder mixes 1,595 plates with byte copies of sirius-ai/LPRNet_Pytorch's
-``data/test`` (our plate evaluation set): the eval-hash rule drops all 1,000 copies, and the
-eval-label rule then drops any other image of a plate number that an evaluation image shows.
+data); the others state none (academic benchmark data distributed for research).
 
 Rules applied to every image, in this order, each with its own count in the report:
 
@@ -36,12 +29,9 @@ Rules applied to every image, in this order, each with its own count in the repo
    the evaluation hash list (``--eval-hashes``, one hex digest a line); a hit is dropped.
    For SVT, whose crops are cut here, both the *source* photograph and the cut crop are
    hashed: a listed source photograph drops all of its crops.
-2. **eval-label rule** (plate sources, whose label names the car): an image whose plate
-   number is that of an image dropped by rule 1 is the same car, and is dropped too.
-3. **bad label**: a plate label that is not province + letter + 5-6 letters or digits.
-4. **drop list**: known near-copies of test crops (re-encoded, so the hash differs) and
+2. **drop list**: known near-copies of test crops (re-encoded, so the hash differs) and
    confirmed wrong plate labels.
-5. **byte duplicates** within a source: only the first copy is kept.
+3. **byte duplicates** within a source: only the first copy is kept.
 
 Never point this at a test split; the sources and paths are fixed in the code on purpose.
 
@@ -51,8 +41,7 @@ Usage::
         --eval-hashes ../shared/eval_sha256.txt \\
         --ic15 /path/ICDAR2015.git --ic13 /path/LearnPaddle.git \\
         --plates /path/Plate_Recognition-LPRnet.git --iiit5k /path/IIIT5K.git \\
-        --svt /path/SVT.git --svt_test /path/SVT.git --cute80 /path/CUTE80.git \\
-        --plates_more /path/yolo_-lprnet_-pytorch.git
+        --svt /path/SVT.git --svt_test /path/SVT.git --cute80 /path/CUTE80.git
 
 Any subset of the sources may be given. ``OUT/report.json`` records, per source, the
 repository, commit, licence, counts kept and dropped per rule, and the sha256 of every
@@ -87,8 +76,6 @@ class Source:
     expected: int
     paths: str
     drop: frozenset[str] = frozenset()
-    # The label names the object (a plate number): images sharing it show the same car.
-    label_is_identity: bool = False
 
 
 SOURCES = {
@@ -106,13 +93,7 @@ SOURCES = {
                "train/ + valid/, label from the file name",
                # labels checked by eye and found wrong
                frozenset({"train/S13_EK1M59_2.jpg", "train/S13_A1Q7V8_6.jpg",
-                          "train/S13_B11110_0.jpg", "train/S13_BM5768_0.jpg"}), True),
-        Source("plates_more", "chenweijiang99/yolo_-lprnet_-pytorch",
-               "be3ec1f6a43c7072aa13c4982b81e257d43cd176",
-               "Apache-2.0 (the plates' origin is not stated)", 1594,
-               "data/lprnet/test/<plate>.jpg, less the copies of sirius-ai's test set",
-               # a visualised near-copy of an evaluation plate (its label has a suffix)
-               frozenset({"data/lprnet/test/皖A00E66_result.jpg"}), True),
+                          "train/S13_B11110_0.jpg", "train/S13_BM5768_0.jpg"})),
         Source("iiit5k", "gsy-cv/IIIT5K", "3d361ac71f783af2f1af3f3e9185a06993d45e3d",
                "none stated (IIIT 5K-word, research use)", 1993, "train/ + train.tags",
                # re-encoded near-copies of IIIT5K test crops
@@ -139,7 +120,6 @@ PROVINCES = dict(zip(
     "A01 A02 A03 B02 S01 S02 S03 S04 S05 S06 S07 S08 S09 S10 S12 S13 S14 S15 S17 S18 S22 "
     "S30 S31 S32 S33 S34 S35 S36 S37 S38 S39".split(),
     "京津沪蒙皖闽粤甘贵鄂冀黑湘豫吉苏赣辽川鲁浙渝晋桂琼云藏陕青宁新", strict=True))
-PLATE = re.compile(f"[{''.join(PROVINCES.values())}][A-Z][A-Z0-9]{{5,6}}")
 
 
 class GitReader:
@@ -223,13 +203,6 @@ def _plates(git: GitReader) -> Iterator[Item]:
             yield Item(rel, data, PROVINCES[m.group(1)] + m.group(2), {rel: data})
 
 
-def _plates_more(git: GitReader) -> Iterator[Item]:
-    for rel in git.ls("data/lprnet/test/"):
-        if rel.lower().endswith(".jpg"):  # 皖A00E66.jpg -> 皖A00E66
-            data = git.read(rel)
-            yield Item(rel, data, Path(rel).stem, {rel: data})
-
-
 def _cute80(git: GitReader) -> Iterator[Item]:
     for line in git.read("gt.txt").decode("utf-8").splitlines():
         if not line.strip():
@@ -263,7 +236,6 @@ READERS = {
     "ic15": lambda g: _quoted_gt(g, "WordRecognition/TrainingSet/"),
     "ic13": lambda g: _quoted_gt(g, "note8/data/train_data/"),
     "plates": _plates,
-    "plates_more": _plates_more,
     "iiit5k": _iiit5k,
     "svt": _svt,
     "svt_test": lambda g: _svt(g, "test.xml"),
@@ -287,33 +259,25 @@ def prepare(src: Source, gitdir: str, out: Path, eval_hashes: set[str]) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     git = GitReader(gitdir, src.commit)
-    dropped: dict[str, list[str]] = {"eval_hash": [], "eval_label": [], "bad_label": [],
-                                     "drop_list": [], "byte_duplicate": []}
+    dropped = {"eval_hash": [], "drop_list": [], "byte_duplicate": []}
     seen: set[str] = set()
     kept: list[tuple[Item, str]] = []
     try:
-        items = list(READERS[src.name](git))
+        for item in READERS[src.name](git):
+            hits = [p for p, d in item.hashed.items() if _sha(d) in eval_hashes]
+            digest = _sha(item.data)
+            if hits:
+                dropped["eval_hash"].append(item.rel + (f" (listed: {', '.join(hits)})"
+                                                        if hits != [item.rel] else ""))
+            elif item.rel in src.drop or any(p in src.drop for p in item.hashed):
+                dropped["drop_list"].append(item.rel)
+            elif digest in seen:
+                dropped["byte_duplicate"].append(item.rel)
+            else:
+                seen.add(digest)
+                kept.append((item, digest))
     finally:
         git.close()
-    hits = {id(it): [p for p, d in it.hashed.items() if _sha(d) in eval_hashes] for it in items}
-    eval_labels = {it.text for it in items if hits[id(it)]} if src.label_is_identity else set()
-    for item in items:
-        digest = _sha(item.data)
-        if hits[id(item)]:
-            listed = hits[id(item)]
-            dropped["eval_hash"].append(item.rel + (f" (listed: {', '.join(listed)})"
-                                                    if listed != [item.rel] else ""))
-        elif item.text in eval_labels:
-            dropped["eval_label"].append(item.rel)
-        elif item.rel in src.drop or any(p in src.drop for p in item.hashed):
-            dropped["drop_list"].append(item.rel)
-        elif src.label_is_identity and not PLATE.fullmatch(item.text):
-            dropped["bad_label"].append(item.rel)
-        elif digest in seen:
-            dropped["byte_duplicate"].append(item.rel)
-        else:
-            seen.add(digest)
-            kept.append((item, digest))
     lines = []
     for item, _ in kept:
         if "\t" in item.text or "\n" in item.text or not item.text.strip():
@@ -355,8 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     report_path = out / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     ok = True
-    print(f"{'set':11} {'kept':>6} {'expected':>8} {'eval-hash':>9} {'eval-label':>10} "
-          f"{'bad-label':>9} {'drop-list':>9} {'dup':>5}")
+    print(f"{'set':8} {'kept':>6} {'expected':>8} {'eval-hash':>9} {'drop-list':>9} {'dup':>5}")
     for name, gitdir in todo:
         src = SOURCES[name]
         rep = prepare(src, gitdir, out, eval_hashes)
@@ -366,9 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         d = rep["dropped"]
         flag = "" if rep["kept"] == src.expected else "   <-- count differs from expected"
         ok &= not flag
-        print(f"{name:11} {rep['kept']:6d} {src.expected:8d} {d['eval_hash']:9d} "
-              f"{d['eval_label']:10d} {d['bad_label']:9d} {d['drop_list']:9d} "
-              f"{d['byte_duplicate']:5d}{flag}")
+        print(f"{name:8} {rep['kept']:6d} {src.expected:8d} {d['eval_hash']:9d} "
+              f"{d['drop_list']:9d} {d['byte_duplicate']:5d}{flag}")
     report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"report: {report_path}")
     return 0 if ok else 1
