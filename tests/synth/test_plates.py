@@ -86,3 +86,24 @@ def test_plate_fonts_draw_the_province_in_cjk_and_letters_in_an_upright_sans(fon
                and "Oblique" not in lat.style and lat.covers("A12C34") for lat in latin)
     assert sum(face.category == "cjk-sans" for face, _ in picks) > 120
     assert plate_fonts(fonts.subset(cjk=False), "皖A12C34", rng) == (None, None)
+
+
+def test_slant_leans_the_characters_and_tilts_the_rows_inside_a_grown_box():
+    """Real plate crops are often shot from the side: a vertical stroke leans by ``lean`` x
+    its height, a row climbs by ``climb`` x its length, and the box grows to hold it all."""
+    from duguang_ocr.synth.plates import _slant
+
+    img = np.zeros((100, 400, 3), np.uint8)
+    img[:, 200:204] = 255  # a vertical stroke
+    img[48:52, :] = 128  # a row
+    out = _slant(img, lean=0.3, climb=0.1)
+    assert out.shape[0] == 100 + 40 and out.shape[1] == 400 + 30
+    stroke = out[..., 0] > 200
+    top = np.flatnonzero(stroke[5]).mean()
+    bottom = np.flatnonzero(stroke[-45]).mean()
+    assert abs((top - bottom) - 0.3 * (out.shape[0] - 50)) < 3  # leans right as it rises
+    row = np.abs(out[..., 0].astype(int) - 128) < 20
+    left = np.flatnonzero(row[:, 20]).mean()
+    right = np.flatnonzero(row[:, -20]).mean()
+    assert abs((left - right) - 0.1 * (out.shape[1] - 40)) < 3  # climbs to the right
+    assert np.array_equal(_slant(img, 0.0, 0.0), img)

@@ -5,13 +5,16 @@ the plate number, white on blue or black on yellow/green, usually tiny and blurr
 ``plate_text`` draws a plausible number (province, issuing-office letter, five characters;
 six on green new-energy plates), ``render_plate`` draws it in the standard layout and then
 degrades it like a camera crop: paint dimmed by the light, car body around a loose or tight
-crop, horizontal stretch, small tilt and keystone, downscaling to
+crop, the lean and tilt of a plate seen from the side, horizontal stretch, downscaling to
 a few dozen pixels high, blur, noise and JPEG (:func:`duguang_ocr.data.augment.augment_line`).
 The label never contains the separator dot, as plate data sets write it.
 """
 
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -25,6 +28,9 @@ DIGITS = "0123456789"
 # (new-energy cars, six characters after the office letter).
 STYLES = (((18, 62, 168), (245, 245, 245), 0.7), ((226, 178, 32), (20, 20, 20), 0.15),
           ((96, 190, 110), (15, 15, 15), 0.15))
+# Blue plates range from this paint's navy to a bright, slightly cyan blue under daylight and
+# auto exposure (most CCPD-style crops).
+BRIGHT_BLUE = (40, 115, 235)
 
 
 def plate_text(rng: np.random.Generator, green: bool = False) -> str:
@@ -87,6 +93,9 @@ def _plate_colors(rng: np.random.Generator, text: str) -> tuple[tuple, tuple]:
     else:
         weights = np.array([style[2] for style in STYLES[:2]])
         bg, fg, _ = STYLES[int(rng.choice(2, p=weights / weights.sum()))]
+        if bg == STYLES[0][0]:
+            mix = rng.uniform(0, 1)
+            bg = tuple((1 - mix) * a + mix * b for a, b in zip(bg, BRIGHT_BLUE, strict=True))
     light = rng.uniform(0.45, 1.2)
     tint = rng.uniform(0.85, 1.15, size=3)
     bg = np.clip(np.array(bg) * light * tint, 0, 255)
@@ -111,6 +120,20 @@ def _surroundings(plate: Image.Image, rng: np.random.Generator) -> Image.Image:
     canvas.paste(plate, (max(left, 0), max(top, 0)))
     x0, y0 = max(-left, 0), max(-top, 0)
     return canvas.crop((x0, y0, canvas.width - max(-right, 0), canvas.height - max(-bottom, 0)))
+
+
+def _slant(img: np.ndarray, lean: float, climb: float) -> np.ndarray:
+    """A plate seen from the side: its characters lean (x moves by ``lean`` x the height
+    above the bottom) and its rows climb (y moves by ``climb`` x the distance from the left);
+    the crop is the axis-aligned box around the sheared one, its corners filled with the
+    edge pixels, as a detector's box around a tilted plate holds them."""
+    h, w = img.shape[:2]
+    m = np.array([[1.0, -lean, lean * h], [-climb, 1.0, 0.0]])
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], dtype=float) @ m.T
+    (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
+    m[:, 2] -= (x0, y0)
+    size = (max(1, math.ceil(x1 - x0)), max(1, math.ceil(y1 - y0)))
+    return cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
@@ -145,6 +168,9 @@ def render_plate(text: str, face: FontFace, rng: np.random.Generator, *,
             x += 20
     if rng.random() < 0.85:
         plate = _surroundings(plate, rng)
+    if rng.random() < 0.4:  # shot from the side: a quarter of real crops lean or tilt visibly
+        plate = Image.fromarray(_slant(np.asarray(plate), rng.uniform(-0.35, 0.35),
+                                       rng.uniform(-0.12, 0.12)))
     # Often shot small: down to 20-40 px high before the usual degradations; and plate data
     # sets often store crops resized to a fixed box (LPRNet's 94 x 24 stretches them ~1.25x).
     h = int(rng.integers(20, 44))
