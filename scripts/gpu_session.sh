@@ -18,7 +18,8 @@
 # 3. with PROFILE=1 (the default): ~40 s timing a training step at batch 256 and 512, NCHW
 #    and channels-last (benchmarks/profile_train_step.py) -> OUT/profile.txt; the training
 #    then uses the faster memory format (train.channels_last)
-# 4. MINUTES of the default model's training, continued from the shipped weights
+# 4. MINUTES of the default model's training, continued from the shipped weights (or from
+#    INIT=DIR, e.g. INIT=checkpoints/default_candidate, an unshipped better candidate)
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
 # Carry .fonts, .gpudata and .whl (scripts/pack_gpu_carry.sh builds them; ~31 MB of the 64 MiB).
 set -uo pipefail
@@ -57,7 +58,7 @@ if [ "${PROFILE:-1}" = 1 ]; then
 fi
 n=$(nproc)
 WORKERS=$(( n <= 4 ? 1 : grow_pid ? n - 3 : n - 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
-  src/duguang_ocr/hub/default "${layout[@]}" "${@:3}"
+  "${INIT:-src/duguang_ocr/hub/default}" "${layout[@]}" "${@:3}"
 if [ -n "$grow_pid" ]; then
   wait "$grow_pid"
   grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12
