@@ -86,8 +86,14 @@ def load_script(relpath: str):
         sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    # Registered while it runs (a dataclass looks its module up there), then taken out again:
+    # cloudpickle then ships the script's functions by value to Ray workers, which cannot
+    # import it by name.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     return module
 
 
