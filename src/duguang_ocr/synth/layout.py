@@ -131,6 +131,12 @@ def typeset(text: str, font, size: int, rng: np.random.Generator,
     return _layout(text, font, size, spacing, stroke, underline), stroke
 
 
+def _reach(amp: float, arc: float) -> tuple[float, float]:
+    """How far text curved by a sine of amplitude ``amp`` and bent by ``arc`` (see
+    :class:`CropPlan`) reaches above and below its straight box."""
+    return amp + max(0.0, -arc), amp + max(0.0, arc)
+
+
 @dataclass(frozen=True)
 class CropPlan:
     """The warped text box and the crop around it, in output pixels."""
@@ -149,12 +155,12 @@ class CropPlan:
     @property
     def rise(self) -> float:
         """How far the bent text reaches above its warped box."""
-        return self.amp + max(0.0, -self.arc)
+        return _reach(self.amp, self.arc)[0]
 
     @property
     def drop(self) -> float:
         """How far the bent text reaches below its warped box."""
-        return self.amp + max(0.0, self.arc)
+        return _reach(self.amp, self.arc)[1]
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -208,9 +214,10 @@ def plan_crop(lay: _Layout, rng: np.random.Generator, cfg: RenderConfig) -> Crop
             margins_x[side] = -float(rng.uniform(0.05, cfg.tight_x_cut) * lay.edge_ink[side])
     ml, mr = margins_x
     w_out = max(1, math.ceil(bx1 - bx0 + ml + mr))
-    h_out = max(1, math.ceil(by1 - by0 + mt + mb + 2 * amp + abs(arc)))
+    rise, drop = _reach(amp, arc)
+    h_out = max(1, math.ceil(by1 - by0 + mt + mb + rise + drop))
     return CropPlan(src, dst, amp, period, phase, arc, (ml, mr, mt, mb), w_out, h_out,
-                    (ml - bx0, mt + amp + max(0.0, -arc) - by0))
+                    (ml - bx0, mt + rise - by0))
 
 
 def text_mask(text: str, font, lay: _Layout, stroke: int, plan: CropPlan) -> np.ndarray:
@@ -253,15 +260,10 @@ def _bend(mask: np.ndarray, plan: CropPlan) -> np.ndarray:
     half, sag = max((x1 - x0) / 2, 1.0), abs(plan.arc)
     radius = (half * half + sag * sag) / (2 * sag)  # the circle with that sagitta over the box
     xx, yy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    dx = xx - xc
-    if plan.arc > 0:  # centre below the line: distance from it decreases downwards
-        dy = yc + radius - yy
-        dist = np.hypot(dx, dy)
-        src_y = yc + radius - dist
-    else:  # centre above the line
-        dy = yy - yc + radius
-        dist = np.hypot(dx, dy)
-        src_y = yc + dist - radius
+    down = 1.0 if plan.arc > 0 else -1.0  # the circle's centre: below the line, or above
+    dx, dy = xx - xc, down * (yc + down * radius - yy)  # dy: towards the line, from the centre
+    dist = np.hypot(dx, dy)
+    src_y = yc + down * (radius - dist)
     src_x = xc + radius * np.arctan2(dx, dy)  # arc length along the circle
     return cv2.remap(mask, src_x.astype(np.float32), src_y.astype(np.float32),
                      cv2.INTER_LINEAR, borderValue=0)

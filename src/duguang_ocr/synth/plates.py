@@ -92,8 +92,9 @@ def _plate_colors(rng: np.random.Generator, text: str) -> tuple[tuple, tuple]:
         bg, fg, _ = STYLES[2]
     else:
         weights = np.array([style[2] for style in STYLES[:2]])
-        bg, fg, _ = STYLES[int(rng.choice(2, p=weights / weights.sum()))]
-        if bg == STYLES[0][0]:
+        style = int(rng.choice(2, p=weights / weights.sum()))
+        bg, fg, _ = STYLES[style]
+        if style == 0:  # blue
             mix = rng.uniform(0, 1)
             bg = tuple((1 - mix) * a + mix * b for a, b in zip(bg, BRIGHT_BLUE, strict=True))
     light = rng.uniform(0.45, 1.2)
