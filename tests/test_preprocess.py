@@ -108,17 +108,32 @@ def _page(h: int, w: int, box: tuple[int, int, int, int] | None, bg: int = 255) 
     return img
 
 
-def test_text_band_cuts_a_line_out_of_a_blank_page_and_leaves_line_crops_alone():
+def test_text_band_cuts_loose_crops_and_leaves_snug_line_crops_alone():
     from duguang_ocr.preprocess import text_band
 
     # A 30-px line in the middle of a 300 x 800 page: cut, with a quarter-height margin.
     assert text_band(_page(300, 800, (100, 140, 400, 170))) == (93, 133, 405, 177)
     # Light text on a dark page too.
     assert text_band(255 - _page(300, 800, (100, 140, 400, 170))) is not None
-    assert text_band(_page(48, 300, (10, 10, 290, 38))) is None  # a line crop: too small
+    # A word cut from a screenshot with generous margins: ink fills 16 of 40 px.
+    assert text_band(_page(40, 200, (20, 12, 180, 28))) == (16, 8, 184, 32)
+    assert text_band(_page(48, 300, (10, 10, 290, 38))) is None  # ink fills 28 of 48 px
     assert text_band(_page(100, 300, (10, 20, 290, 80))) is None  # the ink fills the height
     assert text_band(_page(300, 800, (100, 140, 104, 146))) is None  # a speck, not a line
     assert text_band(_page(300, 800, None)) is None  # blank
     textured = _page(300, 800, (100, 140, 400, 170))
     textured[:, :, 0] = np.random.default_rng(0).integers(0, 255, (300, 800))
     assert text_band(textured) is None  # a scene crop: its border is not plain
+
+
+def test_cut_to_text_is_idempotent_and_says_where_it_cut():
+    from duguang_ocr.preprocess import cut_to_text
+
+    page = _page(300, 800, (100, 140, 400, 170))
+    cut, origin = cut_to_text(page)
+    assert origin == (93, 133) and cut.shape[:2] == (44, 312)
+    assert np.array_equal(cut, page[133:177, 93:405])
+    again, origin2 = cut_to_text(cut)  # the ink now fills 2/3 of the height: left alone
+    assert again is cut and origin2 == (0, 0)
+    snug = _page(48, 300, (10, 10, 290, 38))
+    assert cut_to_text(snug)[0] is snug

@@ -103,27 +103,31 @@ def plan_line(
     return LinePlan(width, rw, img_width if parity else _bucket(rw), 1)
 
 
-# text_band: when a crop is a page with a line on it rather than a line.
-PAGE_MIN_HEIGHT = 64  # px: smaller crops are line crops, whatever their margins
-BAND_MAX_FILL = 0.4  # the ink must fill less than this share of the height
+# text_band: when a crop holds its line loosely (a word on a screenshot, a line on a page).
+BAND_MAX_FILL = 0.5  # the ink must fill less than this share of the height
 INK_CONTRAST = 40  # grey levels from the background that count as ink
 BORDER_MAX_STD = 12.0  # a plain background: the image border is nearly uniform
 MIN_BAND_HEIGHT = 10  # px: smaller ink boxes are specks, not a text line
 
 
 def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(x0, y0, x1, y1)`` of the text on a page-like crop, with a margin of a quarter of its
-    height, or None for an ordinary line crop.
+    """``(x0, y0, x1, y1)`` of the text on a loose crop, with a margin of a quarter of its
+    height, or None for a crop that already holds its line snugly.
 
-    A short line in the middle of a big blank image (a word on a screenshot, a label on a
-    page) shrinks to a few pixels when the whole image is scaled to the model's 32-px height
-    and reads as nothing. Cut only when it is clearly such a page: at least
-    :data:`PAGE_MIN_HEIGHT` px high, a plain border, and ink filling less than
-    :data:`BAND_MAX_FILL` of the height; scene crops (textured borders) and line crops
-    with ordinary margins are left alone.
+    Every line is scaled to the model's 32-px height, so the share of the height the ink
+    fills sets how many pixels, and CTC frames, each glyph gets. A line in the middle of a
+    big blank image shrinks to a few pixels and reads as nothing; a word on a screenshot cut
+    with generous margins loses its narrow letters (``fill`` -> ``fil``: at ink filling half
+    the height an ``l`` is under one 4-px frame). Cut when the crop is plainly such a one:
+    a plain border and ink filling less than :data:`BAND_MAX_FILL` of the height. After the
+    cut the ink fills 2/3 of it, inside the margins synthetic training lines have, and a
+    second cut changes nothing. Scene crops (textured borders) are left alone.
+
+    Training applies it too (:func:`cut_to_text`, used by :mod:`.data.collate`): the model
+    learns on the crops it will be given.
     """
     h, w = img.shape[:2]
-    if h < PAGE_MIN_HEIGHT:
+    if h < MIN_BAND_HEIGHT:
         return None
     # The border first: most large crops are photos with a busy border, and they need no
     # grey copy of the whole image.
@@ -141,6 +145,16 @@ def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     m = max(2, (y1 - y0) // 4)
     return max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+
+
+def cut_to_text(img: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """``img`` cut to its :func:`text_band` (or ``img`` itself) and where the cut starts,
+    ``(x, y)``, so positions read on it map back to ``img``."""
+    band = text_band(img)
+    if band is None:
+        return img, (0, 0)
+    x0, y0, x1, y1 = band
+    return img[y0:y1, x0:x1], (x0, y0)
 
 
 def _bucket(px: int) -> int:

@@ -45,7 +45,7 @@ class _Item:
     tail: torch.Tensor | None = None  # mode="fast": the narrower last chunk (1, 3, 32, w)
     view: vertical.View | None = None  # a tall crop read as a column
     views: list[_Item] = field(default_factory=list)  # the column readings of a tall crop
-    origin: tuple[int, int] = (0, 0)  # where the part read (preprocess.text_band) starts
+    origin: tuple[int, int] = (0, 0)  # where the part read (preprocess.cut_to_text) starts
 
     def to_pixels(self, frame: float) -> float:
         """CTC frame -> coordinate in the original image (y for a column view)."""
@@ -283,10 +283,9 @@ class Recognizer:
         """Load ``src`` and cut it into model input; with ``columns``, a tall crop also
         gets its column readings (:mod:`.vertical`) as ``views``."""
         img = io.load_image(src, composite_alpha=self.mode != "parity")
-        band = preprocess.text_band(img) if self.mode != "parity" else None
         origin = (0, 0)
-        if band is not None:  # a line on a blank page: read the line, not the page
-            img, origin = img[band[1]:band[3], band[0]:band[2]], (band[0], band[1])
+        if self.mode != "parity":  # a loose crop: read the line, not its blank surroundings
+            img, origin = preprocess.cut_to_text(img)
         item = replace(self._item(index, img), origin=origin)
         if columns and vertical.is_tall(*img.shape[:2]):
             item.views = [replace(self._item(index, v.image), view=v, origin=origin)

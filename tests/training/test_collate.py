@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from duguang_ocr import preprocess
 from duguang_ocr.chunking import ChunkGeometry
@@ -67,6 +68,31 @@ def test_training_tensors_equal_the_recognizers_input(tiny_model_dir, tmp_path):
         assert torch.equal(got, expected), mode
     one = LineCollator(rec.vocab, G, preprocess="squash").image_tensor(img)
     assert one.shape == (1, 3, 32, 300)
+
+
+def test_a_loose_crop_is_cut_to_its_text_in_training_as_in_inference(tiny_model_dir, tmp_path):
+    """A word with wide blank margins: the recognizer reads it cut to its text (bigger
+    glyphs, more CTC frames), so training must cut it the same way; parity reads it whole."""
+    word = np.asarray(render("hello world"))
+    h, w = word.shape[:2]
+    loose = np.full((3 * h, w + 60, 3), word[0, 0], np.uint8)
+    loose[h:2 * h, 30:30 + w] = word
+    Image.fromarray(loose).save(tmp_path / "loose.png")
+    img = load_image(str(tmp_path / "loose.png"), composite_alpha=False)
+    assert preprocess.text_band(img) is not None
+    rec = Recognizer.from_pretrained(tiny_model_dir, device="cpu")
+    expected = rec._prepare(0, str(tmp_path / "loose.png")).tensor
+    col = LineCollator(rec.vocab, G)
+    assert torch.equal(col.image_tensor(img), expected)
+    batch = col([(img, rec.vocab.symbols[0])])  # any label the tiny vocab spells
+    assert torch.equal(batch["images"], expected)
+    cut = preprocess.cut_to_text(img)[0]
+    assert batch["frames"].tolist() == [col.frames(col.plan(*cut.shape[:2]))]
+    uncut = preprocess.line_tensors(img, col.plan(*img.shape[:2]), G)[0]
+    assert not torch.equal(expected, uncut)
+    squash = LineCollator(rec.vocab, G, preprocess="squash", num_chunks=3)
+    parity = Recognizer.from_pretrained(tiny_model_dir, device="cpu", mode="parity")
+    assert torch.equal(squash.image_tensor(img), parity._prepare(0, str(tmp_path / "loose.png")).tensor)
 
 
 @pytest.mark.parametrize("geometry", [G, None], ids=["chunked", "whole_line"])

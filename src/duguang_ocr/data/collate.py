@@ -144,6 +144,11 @@ class LineCollator:
             self._rng = np.random.default_rng(torch.initial_seed())
         return self._rng
 
+    def cut(self, img: np.ndarray) -> np.ndarray:
+        """A loose crop cut to its text as the recognizer cuts it (keep_ratio; squash is
+        ModelScope's parity contract, which reads the crop whole)."""
+        return img if self.squash else preprocess_mod.cut_to_text(img)[0]
+
     def plan(self, height: int, width: int) -> preprocess_mod.LinePlan:
         """How a ``height`` x ``width`` line is laid out (the recognizer's own planning)."""
         return preprocess_mod.plan_line(height, width, geometry=self.geometry,
@@ -170,6 +175,7 @@ class LineCollator:
 
     def image_tensor(self, img: np.ndarray) -> torch.Tensor:
         """(num_chunks, 3, 32, 300) or (1, 3, 32, canvas) input for one RGB line."""
+        img = self.cut(img)
         plan = self.plan(img.shape[0], img.shape[1])
         return preprocess_mod.line_tensors(img, plan, self.geometry)[0]
 
@@ -186,6 +192,7 @@ class LineCollator:
             if self.augment is not None:
                 rng = np.random.default_rng(key) if key is not None else self._fallback_rng()
                 img = self.augment(img, rng)
+            img = self.cut(img)
             plan = self.plan(img.shape[0], img.shape[1])
             frames = self.frames(plan)
             ids = self.encode(self.vocab.fold_case(text) if fold else text, frames, stats)
