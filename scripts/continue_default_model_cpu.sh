@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Continue the embedded default model's training on this machine's CPU, in the background
 # beside other work (niced; two torch threads and one rendering worker, which at ~30 lines/s
-# is busy a tenth of the time: one torch thread trained 17 lines/s, two 29), for MINUTES:
+# is busy a tenth of the time: one torch thread trained 17 lines/s, two 29; the CTC softmax
+# over a per-step subset of the classes, train.softmax_top=4, makes that ~1.6x), for MINUTES:
 #
 #   bash scripts/continue_default_model_cpu.sh WORK MINUTES [REAL_DIR] [--set key=value ...]
 #
@@ -28,5 +29,5 @@ nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run"
   --set "data.train=[${sets%,}]" --set "data.eval=[data/synth_val.lmdb]" \
   --set train.threads=2 --set data.num_workers=1 --set "train.time_limit=$minutes" \
   --set train.max_steps=100000 --set eval.every_steps=500 --set eval.max_samples=300 \
-  --set train.save_every=100 "$@" > "$work/train.out" 2>&1 &
+  --set train.save_every=100 --set train.softmax_top=4 "$@" > "$work/train.out" 2>&1 &
 echo "training in the background (pid $!): tail -f $work/train.out"

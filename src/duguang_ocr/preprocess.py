@@ -108,6 +108,7 @@ BAND_MAX_FILL = 0.5  # the ink must fill less than this share of the height
 INK_CONTRAST = 40  # grey levels from the background that count as ink
 BORDER_MAX_STD = 12.0  # a plain background: the image border is nearly uniform
 MIN_BAND_HEIGHT = 10  # px: smaller ink boxes are specks, not a text line
+BAND_MARGIN = 0.25  # margin kept around the ink, per side, as a share of the ink's height
 
 
 def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -143,7 +144,7 @@ def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     if not MIN_BAND_HEIGHT <= y1 - y0 < BAND_MAX_FILL * h:
         return None
-    m = max(2, (y1 - y0) // 4)
+    m = max(2, int((y1 - y0) * BAND_MARGIN))
     return max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
 
 

@@ -393,3 +393,27 @@ def test_case_insensitive_training_sets_are_scored_with_folded_case(tiny_lmdb, t
     assert batch["fold_case"].all()
     trainer.fit()
     assert all(math.isfinite(r["loss"]) for r in records(tmp_path / "ci", "train"))
+
+
+def test_softmax_over_class_subsets_trains_resumes_exactly_and_saves_the_whole_head(
+        tiny_lmdb, tmp_path):
+    cfg = config(tiny_lmdb, "train.max_steps=8", "train.softmax_top=1",
+                 "train.softmax_random=3", "train.save_every=4", "eval.every_steps=0")
+    straight = Trainer(cfg, tmp_path / "a")
+    head = straight.subset_head
+    assert head is not None and straight.model.vitstr.head is head
+    full_keys = list(create_model("convnextvit_test",
+                                  num_classes=straight.vocab.num_classes).state_dict())
+    assert list(straight.model.state_dict()) == full_keys
+    first = {k: v.clone() for k, v in straight.model.state_dict().items()}
+    straight.fit()
+    assert not torch.equal(first["vitstr.head.weight"], straight.model.vitstr.head.weight)
+    Trainer(cfg, tmp_path / "b").fit(stop_at=3)
+    resumed = Trainer(cfg, tmp_path / "b", resume=True)
+    resumed.fit()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for k in a:  # the same classes drawn after the resume as before
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+    rec = Recognizer.from_pretrained(tmp_path / "a" / "last", device="cpu")
+    logits = rec.forward_logits([png("hello")])[0]
+    assert logits.shape[-1] == straight.vocab.num_classes  # inference: every class

@@ -49,10 +49,9 @@ MODELS: dict[str, tuple[type[nn.Module], ArchConfig]] = {
     ),
     # ModelScope's cv_crnn_ocr-recognition-general_damo.
     "crnn": (CRNN, CRNNConfig()),
-    # The embedded default model: CRNN's conv stack at 1/4..1/3 width, no LSTMs. Chosen over
-    # convnextvit_nano because, trained from scratch on a CPU budget, the ConvNeXt variants
-    # (and CRNN with LSTMs) sat on CTC's all-blank plateau for thousands of steps while a
-    # plain batch-normalised conv stack left it within a few hundred (README).
+    # The previous embedded default: CRNN's conv stack at 1/4..1/3 width, no LSTMs. It left
+    # CTC's all-blank plateau within a few hundred steps from scratch; convnextvit_nano, which
+    # replaced it, needed ~420 once dropout was off (docs/DEFAULT_MODEL.md).
     "crnn_lite": (CRNN, CRNNConfig(channels=(32, 64, 128, 160), hidden=0)),
     # ModelScope's architecture-searched mobile recognizer (whole line, 2M parameters).
     "lightweight_edge": (LightweightEdge, LightweightEdgeConfig()),

@@ -14,6 +14,7 @@ where the run stopped (same batches, same remaining steps).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 import time
@@ -36,7 +37,7 @@ from ..hub.modelscope import ModelSpec
 from ..models import MODELS
 from ..preprocess import scale_pixels
 from ..vocab import Vocab
-from . import checkpoint, distributed
+from . import checkpoint, class_subset, distributed
 from .config import ConfigError, TrainConfig, run_length, save_config, validate
 from .evaluate import ctc_per_line, line_logits
 from .metrics import EvalTotals, RunLog, forget_records_after, write_errors
@@ -197,6 +198,14 @@ class Trainer:
             train_only_rows(model, rows)
             logger.info("optim.head_rows=new: %d head rows learn, the other %d stay as trained",
                         len(rows), vocab.num_classes - len(rows))
+        self.subset_head = None
+        if self.cfg.train.softmax_top:
+            t = self.cfg.train
+            self.subset_head = class_subset.install(model, model.config.head_prefix,
+                                                    t.softmax_top, t.softmax_random)
+            logger.info("CTC softmax per step over blank, the batch's characters, the %d "
+                        "best classes of every frame and %d drawn at random (of %d)",
+                        t.softmax_top, t.softmax_random, vocab.num_classes)
         self.chunked = self.geometry is not None
         self.case_pairs = torch.tensor(vocab.case_pairs(), dtype=torch.long,
                                        device=self.device).reshape(-1, 2)
@@ -360,7 +369,7 @@ class Trainer:
                 first = self.echo_done == 0  # drop counts: once per batch, not per echo
                 for i, batch in enumerate(micro):
                     self._micro_batch(batch, 1.0 / group, sync=i == group - 1,
-                                      count_drops=first)
+                                      count_drops=first, index=i)
                 grad_norm = self._optimizer_step()
                 self.step += 1
                 # The scheduler's lambda has just measured the time used (one DDP reduce a
@@ -387,7 +396,7 @@ class Trainer:
                 "t0": time.perf_counter(), **dict.fromkeys(STAT_KEYS, 0)}
 
     def _micro_batch(self, batch: dict, scale: float, sync: bool,
-                     count_drops: bool = True) -> None:
+                     count_drops: bool = True, index: int = 0) -> None:
         w = self._window
         if count_drops:
             for k in STAT_KEYS:
@@ -400,20 +409,37 @@ class Trainer:
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
             x = torch.zeros(1, *x.shape[1:], device=self.device)
         no_sync = self.info.enabled and not sync
+        targets, pairs, subset = batch["targets"].to(self.device), self.case_pairs, None
         with self.ddp_model.no_sync() if no_sync else nullcontext():
-            with self._autocast():
-                out = self.ddp_model(x)
+            if self.subset_head is not None:
+                self.subset_head.arm(targets, pairs, self._subset_generator(index))
+            try:
+                with self._autocast():
+                    out = self.ddp_model(x)
+            finally:
+                if self.subset_head is not None:
+                    subset = self.subset_head.disarm()
+            if subset is not None:
+                targets, pairs = subset.targets(targets), subset.pairs(pairs)
             if empty:
                 loss = out.float().sum() * 0.0
             else:
                 logits = line_logits(out.float(), batch["chunk_counts"], self.geometry)
-                losses = ctc_per_line(logits, batch["targets"].to(self.device),
+                losses = ctc_per_line(logits, targets,
                                       batch["target_lengths"].to(self.device), batch["frames"],
-                                      fold_rows=batch["fold_case"], case_pairs=self.case_pairs)
+                                      fold_rows=batch["fold_case"], case_pairs=pairs)
                 loss = losses.mean()
                 w["loss"] += losses.detach().sum()
                 w["lines"] += len(losses)
             self.scaler.scale(loss * scale).backward()
+
+    def _subset_generator(self, index: int) -> torch.Generator:
+        """The uniform class draws of micro-batch ``index`` of this step: seeded by run seed,
+        step, echo, micro-batch and rank, so a resumed run draws the same classes."""
+        key = (self.cfg.train.seed, self.step, self.echo_done, index, self.info.rank)
+        seed = int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(),
+                              "little")
+        return torch.Generator().manual_seed(seed)
 
     def _optimizer_step(self) -> float:
         clip = self.cfg.optim.grad_clip

@@ -1,0 +1,13 @@
+"""Smoke test of benchmarks/profile_train_step.py: the full and the class-subset softmax."""
+
+from tests.helpers import load_script
+
+
+def test_profile_compares_the_full_softmax_with_class_subsets(tiny_model_dir, capsys):
+    load_script("benchmarks/profile_train_step.py").main(
+        ["--model", str(tiny_model_dir), "--batch-size", "2", "--steps", "1", "--max-chars", "6",
+         "--softmax-top", "0,1", "--softmax-random", "2", "--no-table"])
+    out = capsys.readouterr().out
+    assert "softmax_top 0, batch 2" in out and "softmax_top 1, batch 2" in out
+    assert out.count("x the first setting's lines/s") == 2
+    assert "fastest memory format at batch 2: nchw" in out
