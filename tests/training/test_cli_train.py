@@ -68,12 +68,16 @@ def test_sigkill_after_first_checkpoint_then_resume(tiny_lmdb, tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_two_gloo_processes(tiny_lmdb, tmp_path):
+@pytest.mark.parametrize("extra", [[], ["train.softmax_top=1", "train.softmax_random=3"]],
+                         ids=["full_softmax", "class_subsets"])
+def test_ddp_two_gloo_processes(tiny_lmdb, tmp_path, extra):
+    """Two ranks stay identical; with class subsets each rank draws its own classes and the
+    averaged gradients still keep them identical."""
     work, out = tmp_path / "run", tmp_path / "ranks"
     out.mkdir()
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--standalone", str(ROOT / "tests/training/ddp_worker.py"), str(work), str(out),
-           *overrides(tiny_lmdb, 12)]
+           *overrides(tiny_lmdb, 12), *extra]
     done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     r0, r1 = (torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1))
