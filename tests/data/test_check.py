@@ -126,6 +126,27 @@ def test_header_mode_misses_truncated_pixels_decode_mode_finds_them(tmp_path):
     assert decoded.dropped["bad"] == 1 and decoded.decoded
 
 
+def test_decode_mode_plans_a_loose_crop_cut_to_its_text_as_training_does(tmp_path):
+    """A long label on a line in the middle of a tall blank crop: scaled whole it gets too
+    few frames, cut to its text (as the collate and the recognizer cut it) it fits."""
+    line = np.asarray(render(WIDE))
+    h, w = line.shape[:2]
+    page = np.full((10 * h, w, 3), line[0, 0], np.uint8)
+    page[5 * h:6 * h] = line
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, format="PNG")
+    write_lmdb([(buf.getvalue(), WIDE)], tmp_path / "t.lmdb")
+    assert run_check(tmp_path / "t.lmdb").dropped["too_long"] == 1  # sized from the header
+    decoded = run_check(tmp_path / "t.lmdb", decode=True)
+    assert decoded.dropped["too_long"] == 0 and decoded.kept == 1
+    ds = open_dataset(tmp_path / "t.lmdb")
+    try:
+        batch = collate_for(VOCAB, CONFIG)([Keyed(ds)[(0, 0)]])
+    finally:
+        ds.close()
+    assert batch["texts"] == [WIDE]  # what training does with it
+
+
 def test_image_size_reads_headers_like_load_image():
     im = Image.fromarray(np.zeros((20, 50, 3), np.uint8))
     exif = Image.Exif()

@@ -17,7 +17,9 @@ Lines are measured before augmentation, which can change a line's width a little
 Images are sized from their headers (:func:`~..io.image_size`), so a 100k-line LMDB is
 checked in seconds; ``decode=True`` decodes every image as training will, which also
 catches files truncated after a sound header (``make-lmdb`` already decoded every image it
-wrote, so its LMDBs need no more than headers).
+wrote, so its LMDBs need no more than headers) and sizes a loose crop as the collate cuts
+it to its text (:func:`~..preprocess.cut_to_text`; from headers, such a line may be
+counted too long although training keeps it).
 """
 
 from __future__ import annotations
@@ -251,8 +253,10 @@ def set_name(ds: Any) -> str:
     return (ds.path if isinstance(ds, LmdbDataset) else ds.root).name
 
 
-def _size(data: bytes, decode: bool) -> tuple[int, int]:
-    return load_image(data).shape[:2] if decode else image_size(data)
+def _size(data: bytes, decode: bool, collate: LineCollator) -> tuple[int, int]:
+    """The size the collate plans the line at: decoded, after its cut of a loose crop to the
+    text (:meth:`LineCollator.cut`); from the header, the stored size."""
+    return collate.cut(load_image(data)).shape[:2] if decode else image_size(data)
 
 
 # -- checking -----------------------------------------------------------------------------
@@ -276,7 +280,7 @@ class _Checker:
         size = None
         if s.problem is None:
             try:
-                size = _size(s.data, r.decoded)
+                size = _size(s.data, r.decoded, col)
             except ImageLoadError as e:
                 s.problem = str(e).partition(": ")[2] or str(e)  # drop "bytes (N B): "
         if s.problem is not None:
