@@ -19,7 +19,7 @@
 #    and channels-last (benchmarks/profile_train_step.py) -> OUT/profile.txt; the training
 #    then uses the faster memory format (train.channels_last)
 # 4. MINUTES of the default model's training, continued from the shipped weights (or from
-#    INIT=DIR, e.g. INIT=checkpoints/default_candidate, an unshipped better candidate)
+#    INIT=DIR: weights other than the shipped ones, e.g. an unshipped better candidate)
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
 # Carry .fonts, .gpudata and .whl (scripts/pack_gpu_carry.sh builds them; ~31 MB of the 64 MiB).
 set -uo pipefail

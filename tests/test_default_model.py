@@ -43,8 +43,8 @@ def test_default_model_loads_offline_and_reads_rendered_lines(offline_rec):
     assert len(offline_rec.vocab) > 6900 and {"¥", "￥"} <= set(offline_rec.vocab.symbols)
     images = [render_with(text) for text in LINES]
     got = offline_rec(images)
-    # The shipped model reads 10 of these 12 exactly (it drops one "l" of "Hello" and reads
-    # 淀 as 运); the bounds leave room for retraining noise only.
+    # The shipped model (2.48M lines) reads 11 of these 12 exactly (a space after 电话：); an
+    # earlier one dropped an "l" of "Hello"; the bounds leave room for retraining noise only.
     exact = sum(g == t for g, t in zip(got, LINES))
     errors = sum(edit_distance(g, t) for g, t in zip(got, LINES))
     chars = sum(len(t) for t in LINES)
@@ -93,7 +93,9 @@ def _with_margins(img: Image.Image) -> Image.Image:
 
 def test_default_model_reads_a_loosely_cropped_line_like_its_snug_crop(offline_rec):
     # Scaled whole to 32 px, these crops give the text an 8-px font and the model read none of the
-    # 12 lines; cut to their text (preprocess.cut_to_text) they read like the snug crops.
+    # 12 lines; cut to their text (preprocess.cut_to_text) they read as well as the snug
+    # crops (the 2.48M weights: 12 against 11; the snug 电话：010-8888 gains a space).
     snug = offline_rec([render_with(text) for text in LINES])
     loose = offline_rec([_with_margins(render_with(text)) for text in LINES])
-    assert loose == snug
+    exact = sum(g == t for g, t in zip(loose, LINES))
+    assert exact >= sum(g == t for g, t in zip(snug, LINES)) and exact >= 10, loose
