@@ -1,9 +1,14 @@
 """Smoke test of benchmarks/profile_train_step.py: the full and the class-subset softmax."""
 
+import pytest
+
+from duguang_ocr.synth.fonts import discover_fonts
 from tests.helpers import load_script
 
 
 def test_profile_compares_the_full_softmax_with_class_subsets(tiny_model_dir, capsys):
+    if not discover_fonts("abc").faces:
+        pytest.skip("no fonts installed (scripts/install_fonts.sh): nothing to render")
     load_script("benchmarks/profile_train_step.py").main(
         ["--model", str(tiny_model_dir), "--batch-size", "2", "--steps", "1", "--max-chars", "6",
          "--softmax-top", "0,1", "--softmax-random", "2", "--no-table"])
