@@ -109,7 +109,7 @@ def profile(model, batch: dict, geometry, device: torch.device, args, fmt: str, 
         with autocast:
             out = model(x)
         if head is not None:
-            targets = head.disarm().targets(targets)
+            targets = head.disarm().positions(targets)
         t, times["forward"] = sync(), times["forward"] + sync() - t
         logits = line_logits(out.float(), counts, geometry)
         loss = ctc_per_line(logits, targets,

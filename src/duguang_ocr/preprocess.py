@@ -112,8 +112,8 @@ BAND_MARGIN = 0.25  # margin kept around the ink, per side, as a share of the in
 
 
 def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(x0, y0, x1, y1)`` of the text on a loose crop, with a margin of a quarter of its
-    height, or None for a crop that already holds its line snugly.
+    """``(x0, y0, x1, y1)`` of the text on a loose crop, with a margin of
+    :data:`BAND_MARGIN` of its height, or None for a crop that already holds its line snugly.
 
     Every line is scaled to the model's 32-px height, so the share of the height the ink
     fills sets how many pixels, and CTC frames, each glyph gets. A line in the middle of a
@@ -121,8 +121,9 @@ def text_band(img: np.ndarray) -> tuple[int, int, int, int] | None:
     with generous margins loses its narrow letters (``fill`` -> ``fil``: at ink filling half
     the height an ``l`` is under one 4-px frame). Cut when the crop is plainly such a one:
     a plain border and ink filling less than :data:`BAND_MAX_FILL` of the height. After the
-    cut the ink fills 2/3 of it, inside the margins synthetic training lines have, and a
-    second cut changes nothing. Scene crops (textured borders) are left alone.
+    cut (a :data:`BAND_MARGIN` of a quarter) the ink fills 2/3 of it, inside the margins
+    synthetic training lines have, and a second cut changes nothing. Scene crops (textured
+    borders) are left alone.
 
     Training applies it too (:func:`cut_to_text`, used by :mod:`.data.collate`): the model
     learns on the crops it will be given.

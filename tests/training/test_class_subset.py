@@ -29,8 +29,8 @@ def test_choose_keeps_blank_targets_case_pairs_and_each_frames_best_classes():
     # The five random ones stand for the 43 classes not kept; the kept ones are exact.
     assert torch.equal(s.correction[:len(kept)], torch.zeros(len(kept)))
     assert torch.allclose(s.correction[len(kept):], torch.full((5,), math.log(43 / 5)))
-    assert torch.equal(s.classes[s.targets(torch.tensor([3, 4, 3]))], torch.tensor([3, 4, 3]))
-    assert torch.equal(s.classes[s.pairs(pairs)], pairs)
+    assert torch.equal(s.classes[s.positions(torch.tensor([3, 4, 3]))], torch.tensor([3, 4, 3]))
+    assert torch.equal(s.classes[s.positions(pairs)], pairs)
     absent = [c for c in range(C) if c not in s.classes.tolist()]
     assert (s.lookup[absent] == -1).all()
     # Seeded: the same generator seed draws the same classes.
@@ -71,7 +71,7 @@ def test_a_subset_with_every_class_gives_the_full_softmaxs_loss_and_gradients():
     out = head(x)
     subset = head.disarm()
     assert out.shape == (3, 10, C) and subset.classes.numel() == C
-    sub = _ctc(out, subset.targets(targets))
+    sub = _ctc(out, subset.positions(targets))
     torch.testing.assert_close(sub, full)
     torch.testing.assert_close(torch.autograd.grad(sub, linear.weight)[0], gw)
 
@@ -90,7 +90,7 @@ def test_top_classes_keep_the_gradient_of_a_confident_head():
         head.arm(targets, torch.zeros(0, 2, dtype=torch.long), _gen())
         out = head(x)
         s = head.disarm()
-        g = torch.autograd.grad(_ctc(out, s.targets(targets)), linear.weight)[0]
+        g = torch.autograd.grad(_ctc(out, s.positions(targets)), linear.weight)[0]
         return float(F.cosine_similarity(g.flatten(), gw.flatten(), 0))
 
     assert cosine(top=3, random=5) > 0.99

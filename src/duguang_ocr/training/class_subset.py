@@ -49,13 +49,10 @@ class ClassSubset:
     correction: torch.Tensor
     lookup: torch.Tensor
 
-    def targets(self, targets: torch.Tensor) -> torch.Tensor:
-        """CTC targets as positions in :attr:`classes` (every target is in the subset)."""
-        return self.lookup[targets.to(self.lookup.device)]
-
-    def pairs(self, case_pairs: torch.Tensor) -> torch.Tensor:
-        """(P, 2) ``(lower, upper)`` case pairs as positions (every pair is in the subset)."""
-        return self.lookup[case_pairs.to(self.lookup.device)]
+    def positions(self, ids: torch.Tensor) -> torch.Tensor:
+        """Class ids (CTC targets, ``(lower, upper)`` case pairs: any shape) as positions in
+        :attr:`classes`; :func:`choose` keeps every target and case pair in the subset."""
+        return self.lookup[ids.to(self.lookup.device)]
 
 
 def choose(scores: torch.Tensor, targets: torch.Tensor, case_pairs: torch.Tensor, *,

@@ -420,7 +420,7 @@ class Trainer:
                 if self.subset_head is not None:
                     subset = self.subset_head.disarm()
             if subset is not None:
-                targets, pairs = subset.targets(targets), subset.pairs(pairs)
+                targets, pairs = subset.positions(targets), subset.positions(pairs)
             if empty:
                 loss = out.float().sum() * 0.0
             else:
