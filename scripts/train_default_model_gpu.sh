@@ -44,6 +44,9 @@ copy_out() {
 ( while sleep 60; do copy_out 2>/dev/null; done ) &
 copier=$!
 # Batch 256 at lr 2e-3; the digit stage of the curriculum lasts 250 steps at this batch size.
+# train.row_multiple=32: a batch's chunk count changes with every batch and cuDNN builds
+# plans for each new one; an H100 run spent its first 250 steps at a third of its speed
+# (docs/DEFAULT_MODEL.md). Rounded up to 32 rows, ~20 shapes cover a run, for ~3% more rows.
 # data.echo=2: each rendered batch trains two steps. With one, the step waited for the 15
 # rendering workers half the time; with two an 8-minute H200 run trained 8,284 steps with 0%
 # waiting and moved every accuracy more than any run before it (docs/DEFAULT_MODEL.md).
@@ -55,7 +58,7 @@ timeout $(( ${minutes%.*} * 60 + 120 )) python3 -m duguang_ocr.cli train \
   --set "train.time_limit=$minutes" --set train.max_steps=100000 \
   --set "data.synth.curriculum={digits: 64000, mixed: 256000}" \
   --set eval.every_steps=1000 --set train.save_every=250 --set train.log_every=50 \
-  --set data.echo=2 \
+  --set data.echo=2 --set train.row_multiple=32 \
   "${init_set[@]}" "$@" > "$out/train.log" 2>&1
 echo "train exit $?" >> "$out/train.log"
 kill "$copier" 2>/dev/null

@@ -226,3 +226,24 @@ def test_make_backend_never_changes_the_callers_module(options):
     assert before[:3] == after[:3]
     for key, (dtype, device, value) in before[3].items():
         assert after[3][key][:2] == (dtype, device) and torch.equal(after[3][key][2], value), key
+
+
+@pytest.mark.parametrize("variant", ["convnextvit_test", "crnn_lite"])
+def test_row_padding_changes_no_logit(variant):
+    """A GPU backend pads its input rows (few cuDNN plans, chunking.pad_rows): the model must
+    see the padded batch, and every real row's logits must be those of the unpadded batch
+    (rows are read independently; CRNN's batch norm uses running statistics)."""
+    from duguang_ocr.backends import TorchBackend
+    from duguang_ocr.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model(variant, num_classes=12).eval()
+    seen = []
+    model.register_forward_pre_hook(lambda _, args: seen.append(len(args[0])))
+    x = torch.rand(5, 3, 32, 300)
+    device = torch.device("cpu")
+    with torch.inference_mode():
+        plain = TorchBackend(model, device, torch.float32)(x)
+        padded = TorchBackend(model, device, torch.float32, row_multiple=8)(x)
+    assert seen == [5, 8]
+    assert padded.shape == plain.shape and torch.allclose(padded, plain, atol=1e-5)

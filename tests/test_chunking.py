@@ -126,3 +126,14 @@ def test_recognizer_merges_chunks_into_canvas_order(mode):
         want = _expected(item.plan.canvas_width // FRAME_PX, width)
         assert torch.equal(got, want), (mode, width)
         assert torch.equal(alone, want), (mode, width)
+
+
+@pytest.mark.parametrize("rows, multiple, padded", [(5, 8, 8), (8, 8, 8), (9, 8, 16), (0, 8, 0),
+                                                    (5, 1, 5), (5, 0, 5)])
+def test_pad_rows_appends_zero_rows_up_to_the_multiple(rows, multiple, padded):
+    from duguang_ocr.chunking import pad_rows
+
+    x = torch.rand(rows, 3, 4, 6)
+    out = pad_rows(x, multiple)
+    assert out.shape == (padded, 3, 4, 6) and out.dtype == x.dtype
+    assert torch.equal(out[:rows], x) and not out[rows:].any()

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .chunking import pad_rows
 from .devices import resolve_device
 from .export import ONNX_FILE, export_onnx
 from .fused import cpu_has_native_bf16, fuse_linears
@@ -36,6 +37,9 @@ from .quantize import quantize_model
 from .vocab import Vocab
 
 BACKENDS = ("torch", "onnxruntime")
+# On a GPU the model's input rows are padded to a multiple of this (chunking.pad_rows): a
+# new server then builds cuDNN plans for a handful of row counts, not for every one.
+GPU_ROW_MULTIPLE = 8
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
           "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
 
@@ -131,14 +135,17 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, model: nn.Module, device: torch.device, dtype: torch.dtype,
-                 autocast: bool = False):
+                 autocast: bool = False, row_multiple: int = 1):
         self.model, self.device, self.dtype, self.autocast = model, device, dtype, autocast
+        self.row_multiple = row_multiple  # see chunking.pad_rows
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = len(x)
+        x = pad_rows(x, self.row_multiple)
         if not self.autocast:
-            return self.model(x.to(self.device, self.dtype)).float()
+            return self.model(x.to(self.device, self.dtype)).float()[:rows]
         with torch.autocast(self.device.type, dtype=self.dtype):
-            return self.model(x.to(self.device, torch.float32)).float()
+            return self.model(x.to(self.device, torch.float32)).float()[:rows]
 
 
 class OnnxBackend:
@@ -202,7 +209,8 @@ def make_backend(model: nn.Module, *, backend: str | None = "torch",
     else:
         net = inference_copy(model, device, dtype)
     set_attention(net, exact=exact)
-    return TorchBackend(net, device, dtype, autocast=on_cpu and dtype != torch.float32)
+    return TorchBackend(net, device, dtype, autocast=on_cpu and dtype != torch.float32,
+                        row_multiple=1 if on_cpu else GPU_ROW_MULTIPLE)
 
 
 def check_widths(backend: TorchBackend | OnnxBackend, narrow_chunks: bool) -> None:

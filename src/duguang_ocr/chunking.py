@@ -160,3 +160,20 @@ def plan_passes(shapes: Sequence[tuple[int, int]], *, batch_size: int, max_chunk
 
 
 __all__ = ["FRAME_PX", "ChunkGeometry", "plan_passes"]
+
+
+def pad_rows(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``x`` with zero rows appended so that ``len(x)`` is a multiple of ``multiple``.
+
+    A chunked batch's row count (its lines' chunks) changes with every batch, and cuDNN
+    finalises an execution plan for every new input shape: over a second for a depthwise
+    convolution in some cuDNN 9 releases, paid again for each row count not seen before, so
+    a GPU run spent its first minutes (and a new server its first calls) building plans.
+    Rounded up, the row counts fall into a few shapes. The caller drops the extra rows'
+    outputs; they change nothing else, since a recognizer reads each row on its own (layer
+    norms, attention within a chunk, batch norm only from running statistics in eval mode).
+    """
+    extra = -len(x) % max(1, multiple)
+    if not extra:
+        return x
+    return torch.cat([x, x.new_zeros((extra, *x.shape[1:]))])

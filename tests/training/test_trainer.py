@@ -141,6 +141,26 @@ def test_channels_last_trains_the_same_model_and_saves_plain_weights(tiny_lmdb, 
     assert resumed.fit()["step"] == 8
 
 
+def test_row_padding_trains_the_same_model(tiny_lmdb, tmp_path):
+    """train.row_multiple (GPU runs: few cuDNN plans) pads each step's chunks with blank rows
+    and drops their outputs: the same losses as without; refused for a batch-norm model,
+    whose batch statistics would count the blank rows."""
+    cfg = ["train.max_steps=6", "eval.every_steps=0"]
+    Trainer(config(tiny_lmdb, *cfg), tmp_path / "a").fit()
+    padded = Trainer(config(tiny_lmdb, *cfg, "train.row_multiple=16"), tmp_path / "b")
+    rows = []
+    padded.model.register_forward_pre_hook(  # training steps, not the final evaluation
+        lambda m, args: rows.append(len(args[0])) if m.training else None)
+    padded.fit()
+    assert rows and all(n % 16 == 0 for n in rows)
+    loss = lambda work: [r["loss"] for r in records(work, "train")]  # noqa: E731
+    assert loss(tmp_path / "a") and loss(tmp_path / "a") == pytest.approx(loss(tmp_path / "b"),
+                                                                         rel=1e-4)
+    with pytest.raises(ConfigError, match="batch norm"):
+        Trainer(config(tiny_lmdb, *cfg, "model.init=crnn_lite", "train.row_multiple=16"),
+                tmp_path / "c")
+
+
 def wide_lines_lmdb(path, n, seed):
     """Lines of 3-6 words: most are wider than one 300-px chunk."""
     import random

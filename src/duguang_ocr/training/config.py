@@ -143,6 +143,10 @@ class TrainSection:
     # their LayerNorm/MLP without copies, and cuDNN's depthwise convolutions in bf16 run on
     # that layout. Same results either way; a speed setting for GPUs.
     channels_last: bool = False
+    # Pad each step's model input with blank rows to a multiple of this (chunking.pad_rows):
+    # a GPU then builds cuDNN plans for a few row counts instead of one per batch. Same
+    # losses; needs a model without batch norm (its statistics would see the blank rows).
+    row_multiple: int = 1
     # CTC softmax over a subset of the head's classes each step (training.class_subset):
     # blank, the batch's characters, the softmax_top best-scoring classes of every frame and
     # softmax_random others drawn at random standing in for the rest. 0: every class. The
@@ -276,6 +280,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (cfg.train.max_steps is None or cfg.train.max_steps >= 1, "train.max_steps must be >= 1"),
         (cfg.train.time_limit is None or cfg.train.time_limit > 0,
          "train.time_limit must be > 0 minutes"),
+        (cfg.train.row_multiple >= 1, "train.row_multiple must be >= 1"),
         (cfg.train.softmax_top >= 0 and cfg.train.softmax_random >= 0,
          "train.softmax_top and train.softmax_random must be >= 0"),
         (cfg.train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}"),

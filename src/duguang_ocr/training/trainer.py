@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..chunking import ChunkGeometry
+from ..chunking import ChunkGeometry, pad_rows
 from ..data.check import check_training_data
 from ..data.collate import STAT_KEYS, Keyed, LineCollator
 from ..data.lmdb_dataset import iter_labels, open_dataset
@@ -185,6 +185,11 @@ class Trainer:
         model = model.to(self.device).train()
         if self.cfg.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
+        if self.cfg.train.row_multiple > 1 and any(
+                isinstance(mod, nn.modules.batchnorm._BatchNorm) for mod in model.modules()):
+            raise ConfigError(f"train.row_multiple={self.cfg.train.row_multiple} pads batches "
+                              f"with blank rows, which {variant}'s batch norm would count; "
+                              "use 1 for this model")
         self.model, self.vocab, self.variant = model, vocab, variant
         self.geometry = ChunkGeometry.of(model.config)
         if self.cfg.optim.body_lr_scale == 0:
@@ -408,6 +413,8 @@ class Trainer:
         empty = x.shape[0] == 0
         if empty:  # every line dropped: a zero-loss pass keeps DDP ranks in step
             x = torch.zeros(1, *x.shape[1:], device=self.device)
+        rows = len(x)
+        x = pad_rows(x, self.cfg.train.row_multiple)
         no_sync = self.info.enabled and not sync
         targets, pairs, subset = batch["targets"].to(self.device), self.case_pairs, None
         with self.ddp_model.no_sync() if no_sync else nullcontext():
@@ -415,7 +422,7 @@ class Trainer:
                 self.subset_head.arm(targets, pairs, self._subset_generator(index))
             try:
                 with self._autocast():
-                    out = self.ddp_model(x)
+                    out = self.ddp_model(x)[:rows]
             finally:
                 if self.subset_head is not None:
                     subset = self.subset_head.disarm()
