@@ -59,8 +59,8 @@ def _pair_features(rec, src, label: str) -> list[tuple[float, float, bool, bool]
 
     probs = rec.forward_logits([src])[0].float().softmax(-1)
     line = ctc_greedy(probs[None], rec.vocab.itos)[0]
-    evidence = space_evidence(line, probs.numpy(), [i for i, c in enumerate(rec.vocab.itos)
-                                                    if c == " "])
+    spaces = [i for i, c in enumerate(rec.vocab.itos) if c == " "]
+    evidence = space_evidence(line, probs[:, spaces].numpy())
     # Non-space characters of the reading and of the label, matched by difflib.
     pred = [(i, c) for i, c in enumerate(line.text) if c != " "]
     truth = [(i, c) for i, c in enumerate(label) if c != " "]

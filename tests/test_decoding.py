@@ -12,6 +12,7 @@ from duguang_ocr.decoding import (
     ctc_forced_align,
     ctc_greedy,
     ctc_sequence_log_prob,
+    greedy_lines,
 )
 
 ITOS = ["", "a", "b", "c"]
@@ -118,6 +119,25 @@ def test_greedy_batch_equals_single():
                for p, n in zip(probs, lengths)]
     assert batch == singles
     assert any(line.text for line in batch)
+
+
+def test_greedy_lines_from_log_probs_equals_greedy_over_softmax():
+    """The recognizer reads from log-probabilities: each frame's best class and exp of the
+    few values greedy needs must give what a full softmax gave (texts, spans, confidences to
+    float rounding), also with padded lengths."""
+    torch.manual_seed(3)
+    logits = torch.randn(5, 11, 4) * 3
+    lengths = [11, 6, 1, 0, 9]
+    ref = ctc_greedy(logits.softmax(-1), ITOS, lengths=lengths)
+    lp = logits.log_softmax(-1)
+    top = lp.max(-1)
+    got = greedy_lines(top.values.exp(), top.indices, lp[..., 0].exp(), ITOS, lengths)
+    assert [(g.text, g.ids, g.char_frames, g.char_spans) for g in got] == [
+        (r.text, r.ids, r.char_frames, r.char_spans) for r in ref]
+    assert any(r.text for r in ref)
+    for g, r in zip(got, ref):
+        assert g.char_confidences == pytest.approx(r.char_confidences, abs=1e-6)
+        assert g.confidence == pytest.approx(r.confidence, abs=1e-6)
 
 
 def test_unused_ids_are_kept_but_emit_nothing():

@@ -25,8 +25,8 @@ import torch
 
 from .automaton import Automaton, from_edges
 from .prefix_search import prefix_search
+from .vocab import BLANK
 
-BLANK = 0
 _NEG_INF = -np.inf
 
 
@@ -143,15 +143,23 @@ def ctc_greedy(probs: torch.Tensor | np.ndarray, itos: Sequence[str],
     p = p.detach()
     if p.ndim != 3:
         raise ValueError(f"expected (N, T, C) probabilities, got shape {tuple(p.shape)}")
-    n, t, _ = p.shape
+    best, ids = p.max(-1)
+    return greedy_lines(best, ids, p[..., BLANK], itos, lengths)
+
+
+def greedy_lines(best: torch.Tensor, ids: torch.Tensor, blank: torch.Tensor,
+                 itos: Sequence[str], lengths: Sequence[int] | torch.Tensor | np.ndarray | None
+                 = None) -> list[DecodedLine]:
+    """:func:`ctc_greedy` from what it needs of each frame, all (N, T): the best class
+    ``ids``, its probability ``best`` and the blank's probability ``blank``. A caller that
+    already holds log-probabilities passes ``exp`` of these few values instead of a second
+    softmax over every class."""
+    n, t = ids.shape
     if n == 0:
         return []
     if t == 0:
         return [DecodedLine("", 0.0) for _ in range(n)]
-
-    best, ids = p.max(-1)
-    best, ids = best.float().cpu(), ids.cpu()
-    blank = p[..., BLANK].float().cpu()
+    best, ids, blank = best.float().cpu(), ids.cpu(), blank.float().cpu()
     frame = torch.arange(t)
     if lengths is None:
         valid = torch.ones(n, t, dtype=torch.bool)

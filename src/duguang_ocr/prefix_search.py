@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from .automaton import Automaton
+from .vocab import BLANK
 
-BLANK = 0
 _NEG_INF = -np.inf
 # Beams whose states have at most this many edges in all score every edge directly: the
 # floor estimate (a partition of the frame's row) would cost more than it saves.

@@ -87,18 +87,17 @@ def _line(line: DecodedLine, chars: list[tuple]) -> DecodedLine:
     )
 
 
-def space_evidence(line: DecodedLine, probs: np.ndarray, space_ids: list[int]) -> list[float]:
+def space_evidence(line: DecodedLine, space_probs: np.ndarray) -> list[float]:
     """Per pair of neighbouring characters, the highest probability any space class has in
     a blank frame between them (0 where their spans touch).
 
     Args:
         line: a decoded line with ``char_spans``.
-        probs: (T, C) probabilities of the line.
-        space_ids: the classes that emit a space.
+        space_probs: (T, S) probabilities of the line's S space-emitting classes (S may be 0).
     """
-    if not space_ids:
+    if not space_probs.shape[1]:
         return [0.0] * max(len(line.text) - 1, 0)
-    best = probs[:, space_ids].max(axis=1)
+    best = space_probs.max(axis=1)
     return [float(best[a[1] + 1 : b[0]].max()) if b[0] > a[1] + 1 else 0.0
             for a, b in zip(line.char_spans, line.char_spans[1:])]
 
