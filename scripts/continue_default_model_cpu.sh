@@ -20,10 +20,14 @@ real=${3:-data/real}
 shift $(( $# >= 3 ? 3 : $# ))
 mkdir -p "$work"
 [ -d "$work/init" ] || cp -r src/duguang_ocr/hub/default "$work/init"
+# The run imports some modules late (the evaluation's recognizer), so editing this checkout
+# while it trains once crashed a run with an ImportError: it runs a copy of the package, made
+# at its first start (delete WORK/src to resume on newer code).
+[ -d "$work/src" ] || cp -r src "$work/src"
 [ -d data/synth_val.lmdb ] || duguang-ocr synth data/synth_val.lmdb --n 1000 --seed 777
 sets=
 for name in ic15 ic13 iiit5k svt plates svt_test cute80; do sets+="$real/$name.lmdb,"; done
-nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run" --resume \
+PYTHONPATH="$work/src${PYTHONPATH:+:$PYTHONPATH}" nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run" --resume \
   --set "model.init=$work/init" --set model.vocab=null --set "model.arch={}" \
   --set optim.lr=1e-4 --set optim.warmup_steps=50 --set "data.synth.curriculum={}" \
   --set "data.train=[${sets%,}]" --set "data.eval=[data/synth_val.lmdb]" \
