@@ -26,8 +26,9 @@ from pathlib import Path
 
 import torch
 
-PLATE = (r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
-         r"[A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}")
+from duguang_ocr.synth.textformats import PLATE_LETTERS, PLATE_PROVINCES
+
+PLATE = f"[{PLATE_PROVINCES}][{PLATE_LETTERS}][{PLATE_LETTERS}0-9]{{5,6}}"
 
 
 def lexicon_for(labels: list[str], size: int = 1000) -> list[str]:

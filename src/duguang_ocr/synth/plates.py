@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .fonts import FontFace, FontSet, load_font
+from .textformats import PLATE_LETTERS as LETTERS
+from .textformats import PLATE_PROVINCES as PROVINCES
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # plates never use I and O
 DIGITS = "0123456789"
 
 # (background RGB, text RGB, weight): blue (ordinary cars), yellow (large vehicles), green
