@@ -24,17 +24,17 @@ mkdir -p "$work"
 # while it trains once crashed a run with an ImportError: it runs a copy of the package, made
 # at its first start (delete WORK/src to resume on newer code).
 [ -d "$work/src" ] || cp -r src "$work/src"
+export PYTHONPATH="$work/src${PYTHONPATH:+:$PYTHONPATH}"
 # bf16 autocast where the CPU computes it natively (AVX512-BF16/AMX), with the same float32
 # master weights as the GPU's bf16 runs. On the 2-core dev machine the step alone ran 1.5x as
 # fast (benchmarks/profile_train_step.py --precision fp32|bf16, batch 32, softmax_top 4: 40-48
 # against 63-69 lines/s), the whole run beside its rendering worker only ~5% (42-45 against
 # 39-45 lines/s, alternating on the same run).
-precision=$(PYTHONPATH="$work/src" python3 -c "from duguang_ocr.fused import cpu_has_native_bf16
+precision=$(python3 -c "from duguang_ocr.fused import cpu_has_native_bf16
 print('bf16' if cpu_has_native_bf16() else 'fp32')")
 [ -d data/synth_val.lmdb ] || duguang-ocr synth data/synth_val.lmdb --n 1000 --seed 777
 sets=
 for name in ic15 ic13 iiit5k svt plates svt_test cute80; do sets+="$real/$name.lmdb,"; done
-export PYTHONPATH="$work/src${PYTHONPATH:+:$PYTHONPATH}"
 # Appended to: a resumed run keeps the earlier runs' log.
 nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run" --resume \
   --set "model.init=$work/init" --set model.vocab=null --set "model.arch={}" \
