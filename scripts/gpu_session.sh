@@ -15,9 +15,10 @@
 #    and the GPU inference benchmark (bf16/fp16 vs fp32) -> OUT/bench_gpu.txt
 # 2. with GROW=1: issue 10's vocabulary-growth measurement (benchmarks/grow_vocab.py, on 2
 #    CPU workers and the same GPU, beside the training) -> OUT/grow_vocab.txt
-# 3. with PROFILE=1 (the default): ~40 s timing a training step at batch 256 and 512, NCHW
-#    and channels-last (benchmarks/profile_train_step.py) -> OUT/profile.txt; the training
-#    then uses the faster memory format (train.channels_last)
+# 3. with PROFILE=1 (the default): ~40 s timing a training step at batch 256, NCHW and
+#    channels-last, with and without cudnn.benchmark (benchmarks/profile_train_step.py, with
+#    its operator table for the first setting) -> OUT/profile.txt; the training then uses the
+#    faster setting (train.channels_last, train.cudnn_benchmark)
 # 4. MINUTES of the default model's training, continued from the shipped weights (or from
 #    INIT=DIR: weights other than the shipped ones, e.g. an unshipped better candidate)
 #    (scripts/train_default_model_gpu.sh, on the other cores) -> OUT/train/
@@ -50,11 +51,13 @@ fi
 layout=()
 if [ "${PROFILE:-1}" = 1 ]; then
   timeout 120 python3 benchmarks/profile_train_step.py --device cuda --precision bf16 \
-    --batch-size 256,512 --memory-format nchw,nhwc --steps 10 --no-table \
+    --batch-size 256 --memory-format nchw,nhwc --cudnn-benchmark off,on --steps 10 \
     > "$out/profile.txt" 2>&1
-  grep -E "lines/s|fastest" "$out/profile.txt"
+  grep -E "lines/s|fastest|backward" "$out/profile.txt"
   grep -q "fastest memory format at batch 256: nhwc" "$out/profile.txt" &&
-    layout=(--set train.channels_last=true)
+    layout+=(--set train.channels_last=true)
+  grep -q "fastest cudnn.benchmark at batch 256: on" "$out/profile.txt" &&
+    layout+=(--set train.cudnn_benchmark=true)
 fi
 n=$(nproc)
 WORKERS=$(( n <= 4 ? 1 : grow_pid ? n - 3 : n - 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from duguang_ocr import Recognizer
-from duguang_ocr.devices import DeviceError, available_devices, resolve_device
+from duguang_ocr.devices import DeviceError, available_devices, resolve_device, set_cudnn_benchmark
 
 
 @pytest.fixture
@@ -47,3 +47,13 @@ def test_recognizer_checks_before_loading(tiny_model_dir, cpu_only_torch: None) 
         Recognizer(tiny_model_dir, device="gpu")
     with pytest.raises(ValueError, match="available here: cpu"):
         Recognizer.from_pretrained(tiny_model_dir, device="cuda")
+
+
+def test_cudnn_benchmark_is_set_for_cuda_devices_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert not set_cudnn_benchmark(torch.device("cpu"), True)
+    assert torch.backends.cudnn.benchmark is False
+    assert set_cudnn_benchmark(torch.device("cuda:0"), True)
+    assert torch.backends.cudnn.benchmark is True
+    assert set_cudnn_benchmark(torch.device("cuda"), False)
+    assert torch.backends.cudnn.benchmark is False

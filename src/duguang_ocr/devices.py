@@ -66,3 +66,13 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
             f"device {str(device)!r} is not available: {reason}; available here: "
             f"{', '.join(available)}")
     return dev
+
+
+def set_cudnn_benchmark(device: torch.device, on: bool) -> bool:
+    """Let cuDNN time its algorithms per input shape (``torch.backends.cudnn.benchmark``)
+    when ``device`` is a CUDA device; other devices leave the process-wide flag alone.
+    Returns whether the flag was set."""
+    if device.type != "cuda":
+        return False
+    torch.backends.cudnn.benchmark = on
+    return True

@@ -147,6 +147,11 @@ class TrainSection:
     # a GPU then builds cuDNN plans for a few row counts instead of one per batch. Same
     # losses; needs a model without batch norm (its statistics would see the blank rows).
     row_multiple: int = 1
+    # CUDA only: let cuDNN time its algorithms for each new input shape and keep the fastest
+    # (torch.backends.cudnn.benchmark). Pays a few seconds per shape, so pair it with
+    # row_multiple (a few shapes per run); benchmarks/profile_train_step.py
+    # --cudnn-benchmark off,on measures whether it pays on a given GPU.
+    cudnn_benchmark: bool = False
     # CTC softmax over a subset of the head's classes each step (training.class_subset):
     # blank, the batch's characters, the softmax_top best-scoring classes of every frame and
     # softmax_random others drawn at random standing in for the rest. 0: every class. The

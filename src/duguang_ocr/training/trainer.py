@@ -32,6 +32,7 @@ from ..data.check import check_training_data
 from ..data.collate import STAT_KEYS, Keyed, LineCollator
 from ..data.lmdb_dataset import iter_labels, open_dataset
 from ..data.synth_source import SynthLines
+from ..devices import set_cudnn_benchmark
 from ..evaluate import evaluate
 from ..hub.modelscope import ModelSpec
 from ..models import MODELS
@@ -86,6 +87,7 @@ class Trainer:
             raise ConfigError("train.precision=fp16 needs CUDA; use fp32 or bf16 on CPU")
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
+        set_cudnn_benchmark(self.device, cfg.train.cudnn_benchmark)
         if self.info.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.recover_dirs(self.work_dir)
