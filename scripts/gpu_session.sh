@@ -6,7 +6,9 @@
 #
 # One call may run 10 minutes: MINUTES=7 leaves ~2 minutes for the setup (lmdb wheel, fonts,
 # the step profile, the synthetic eval set, the trainer's data check) and the final
-# evaluation. Then:
+# evaluation. Measured on an H100: the tests, the benchmark and the setup took ~110 s before
+# the first step, so PROFILE=0 with MINUTES=8 ended at the 600-s limit during the final
+# evaluation (the minute-old last/ came back, 250 steps short); with PROFILE=0 use 7.5. Then:
 #   python scripts/ship_default_model.py OUT/train/last     (lines_seen: the trainer's count)
 #   python benchmarks/default_model_progress.py src/duguang_ocr/hub/default --run "..."
 # Extra arguments go to the trainer, e.g. --set train.batch_size=512.
