@@ -154,6 +154,25 @@ def test_the_crop_hugs_the_ink_of_edge_punctuation(text, cjk_face):
     assert cols[0] <= 0.1 * h + 3 and img.shape[1] - 1 - cols[-1] <= 0.1 * h + 3
 
 
+@pytest.mark.parametrize("text", ["charac-", "problems.", "rithms:"])
+def test_flush_crops_end_at_the_ink(text, latin_face):
+    """flush_x_p: one side cut at the ink, as page segmenters cut lines, so the model sees a
+    trailing `-` or `.` touching the black canvas it is read on (en_print lost them)."""
+    cfg = RenderConfig.plain(font_size=(32, 32), margin_x=(0.4, 0.4), margin_y=(0.1, 0.1),
+                             flush_x_p=1.0)
+    gaps = set()
+    for seed in range(8):
+        img = render_line(text, latin_face, np.random.default_rng(seed), config=cfg,
+                          height=None)
+        cols = np.flatnonzero(ink_mask(img).any(axis=0))
+        left, right = cols[0], img.shape[1] - 1 - cols[-1]
+        h = img.shape[0]
+        assert min(left, right) <= 2  # flush, a pixel or two of anti-aliasing aside
+        assert max(left, right) >= 0.4 * h - 3  # the other side keeps its margin
+        gaps.add("left" if left <= 2 else "right")
+    assert gaps == {"left", "right"}  # either side
+
+
 def test_shaped_lines_draw_ligatures_where_pillow_has_raqm():
     """Typeset documents join fi/fl; the basic layout engine never does, so the model read
     UW3's "find" as "fnd". shaping_p lays lines out with HarfBuzz (raqm) when available."""

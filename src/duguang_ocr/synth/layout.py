@@ -212,6 +212,10 @@ def plan_crop(lay: _Layout, rng: np.random.Generator, cfg: RenderConfig) -> Crop
         side = int(rng.integers(2))
         if lay.edge_ink[side] > 0:
             margins_x[side] = -float(rng.uniform(0.05, cfg.tight_x_cut) * lay.edge_ink[side])
+    # Flush with the ink on one side, as page segmenters cut lines (no draw when off, so
+    # RenderConfig.plain() renders as it always did).
+    elif cfg.flush_x_p and rng.random() < cfg.flush_x_p:
+        margins_x[int(rng.integers(2))] = 0.0
     ml, mr = margins_x
     w_out = max(1, math.ceil(bx1 - bx0 + ml + mr))
     rise, drop = _reach(amp, arc)

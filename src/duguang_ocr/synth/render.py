@@ -66,6 +66,10 @@ class RenderConfig:
     margin_x: tuple[float, float] = (0.0, 0.7)  # per side, of the text box height
     tight_x_p: float = 0.03  # a crop this often clips the first or last letter or digit
     tight_x_cut: float = 0.15  # at most, of that glyph's ink width (an O cut more reads C)
+    # A crop this often ends flush with the ink on one side, as page segmenters cut lines:
+    # the model reads on a black canvas, and a `-` or `.` touching the right edge merged
+    # with it (4 of 70 en_print lines; benchmarks/edge_margin.py).
+    flush_x_p: float = 0.05
     dark_bg_p: float = 0.15
     color_bg_p: float = 0.15
     color_text_p: float = 0.15
