@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"fastest memory format at batch {sizes[0]}: {best[1]}")
     print(f"fastest cudnn.benchmark at batch {sizes[0]}: {best[0]}")
 
+
 def profile(model, batch: dict, geometry, device: torch.device, args, fmt: str, top: int,
             cudnn_benchmark: bool, table: bool) -> float:
     """Time each phase of a training step on ``batch``; returns lines per second."""

@@ -50,20 +50,20 @@ if [ "${GROW:-0}" = 1 ]; then
     grow ${GROW_B:---steps 300 --lr 1e-3 --body-lr-scale 0.1 --replay 0.5} ) &
   grow_pid=$!
 fi
-layout=()
+faster=()
 if [ "${PROFILE:-1}" = 1 ]; then
   timeout 120 python3 benchmarks/profile_train_step.py --device cuda --precision bf16 \
     --batch-size 256 --memory-format nchw,nhwc --cudnn-benchmark off,on --steps 10 \
     > "$out/profile.txt" 2>&1
   grep -E "lines/s|fastest|backward" "$out/profile.txt"
   grep -q "fastest memory format at batch 256: nhwc" "$out/profile.txt" &&
-    layout+=(--set train.channels_last=true)
+    faster+=(--set train.channels_last=true)
   grep -q "fastest cudnn.benchmark at batch 256: on" "$out/profile.txt" &&
-    layout+=(--set train.cudnn_benchmark=true)
+    faster+=(--set train.cudnn_benchmark=true)
 fi
 n=$(nproc)
 WORKERS=$(( n <= 4 ? 1 : grow_pid ? n - 3 : n - 1 )) bash scripts/train_default_model_gpu.sh "$out/train" "$minutes" \
-  "${INIT:-src/duguang_ocr/hub/default}" "${layout[@]}" "${@:3}"
+  "${INIT:-src/duguang_ocr/hub/default}" "${faster[@]}" "${@:3}"
 if [ -n "$grow_pid" ]; then
   wait "$grow_pid"
   grep -v "^20[0-9][0-9]-" "$out/grow_vocab.txt" | tail -12
