@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         read_features,
         save_calibration,
     )
-    from duguang_ocr.evaluate import REALTEST_PROTOCOLS, iter_labelled
+    from duguang_ocr.evaluate import iter_labelled, labelled_sets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model dir (default: the embedded model)")
@@ -103,10 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fitted on {len(fit_feats)} lines (line accuracy {np.mean(fit_hits):.1%}); "
           f"logistic weights {maps['logistic'].weights}")
     sets = {f"synthetic held-out ({Path(args.data).name})": (pairs[args.fit :], "exact")}
-    root = Path(args.realtest)
-    for subset, protocol in REALTEST_PROTOCOLS.items():
-        if (root / subset).is_dir():
-            sets[subset] = ([(x, t) for _, x, t in iter_labelled(root / subset)], protocol)
+    realtest = args.realtest if Path(args.realtest).is_dir() else None
+    for s in labelled_sets(realtest):
+        sets[s.name] = ([(x, t) for _, x, t in iter_labelled(s.path)], s.protocol)
     print("\n| data | lines | line acc | " + " | ".join(f"ECE {m}" for m in maps)
           + " | raw: acc at >= 90% (kept) | at >= 99% (kept) | logistic: at >= 90% | "
           "at >= 99% |")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 OPTIONS = {
     "default": {},
@@ -32,11 +31,12 @@ OPTIONS = {
 
 def main(argv: list[str] | None = None) -> int:
     from duguang_ocr import Recognizer
-    from duguang_ocr.evaluate import PROTOCOLS, REALTEST_PROTOCOLS, EvalReport, iter_labelled
+    from duguang_ocr.evaluate import PROTOCOLS, EvalReport, iter_labelled, labelled_sets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model dir, alias or id (default: embedded)")
     ap.add_argument("--data", action="append", default=[],
+                    metavar="[NAME=]PATH",
                     help="labelled LMDB, folder with labels.tsv or labels.tsv (repeatable)")
     ap.add_argument("--protocol", choices=sorted(PROTOCOLS), default="exact",
                     help="protocol for --data sets")
@@ -52,10 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown configs {sorted(unknown)}; choose from {','.join(OPTIONS)}")
     if "default" not in configs:
         configs.insert(0, "default")  # agreement is measured against it
-    jobs = [(Path(d), args.protocol) for d in args.data]
-    if args.realtest:
-        root = Path(args.realtest)
-        jobs += [(root / s, p) for s, p in REALTEST_PROTOCOLS.items() if (root / s).is_dir()]
+    jobs = labelled_sets(args.realtest, args.data, args.protocol)
     if not jobs:
         ap.error("nothing to evaluate: pass --data and/or --realtest")
 
@@ -66,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'data':<18} {'config':<10} {'lines':>6} {'line acc':>9} {'char acc':>9} {'same as default':>16}"
     print(head)
     print("-" * len(head))
-    for data, protocol in jobs:
-        items = list(iter_labelled(data))
+    for data in jobs:
+        items = list(iter_labelled(data.path))
         sources = [x for _, x, _ in items]
         texts = {c: [r.text for r in rec.iter_recognize(sources, errors="skip")]
                  for c, rec in recs.items()}
         for c in configs:
-            report = EvalReport(data.name, protocol)
+            report = EvalReport(data.name, data.protocol)
             for (item, _, label), pred in zip(items, texts[c]):
                 report.add(item, label, pred)
             same = sum(a == b for a, b in zip(texts[c], texts["default"])) / max(1, len(items))

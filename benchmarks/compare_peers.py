@@ -432,7 +432,7 @@ def tables(rows: list[tuple[str, str, int, bool]], engines: list[str], results: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from duguang_ocr.evaluate import PROTOCOLS, REALTEST_PROTOCOLS, iter_labelled
+    from duguang_ocr.evaluate import PROTOCOLS, iter_labelled, labelled_sets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--realtest", metavar="DIR", help="every subset of shared/realtest")
@@ -460,16 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown engines {sorted(unknown)}; choose from {','.join(ENGINES)}")
 
-    sets: list[DataSet] = []
-    if args.realtest:
-        root = Path(args.realtest)
-        sets += [DataSet(s, root / s, p) for s, p in REALTEST_PROTOCOLS.items()
-                 if (root / s).is_dir()]
-    for spec in args.data:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            name, path = Path(spec).name, spec
-        sets.append(DataSet(name, Path(path), args.protocol))
+    sets = [DataSet(s.name, s.path, s.protocol)
+            for s in labelled_sets(args.realtest, args.data, args.protocol)]
     if not sets:
         ap.error("nothing to evaluate: pass --realtest and/or --data")
     for ds in sets:

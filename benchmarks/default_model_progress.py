@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from duguang_ocr import Recognizer, hub
-from duguang_ocr.evaluate import REALTEST_PROTOCOLS, evaluate
+from duguang_ocr.evaluate import evaluate, labelled_sets
 from duguang_ocr.hub.modelscope import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,15 +29,11 @@ TABLE = ROOT / "docs" / "DEFAULT_MODEL.md"
 BEGIN, END = "<!-- progress table: begin -->", "<!-- progress table: end -->"
 
 
-def score(model: str, realtest: Path | None, data: dict[str, str]) -> dict[str, float]:
-    """Character accuracy per set, rounded to 4 digits."""
+def score(model: str, realtest: Path | None, data: list[str]) -> dict[str, float]:
+    """Character accuracy per set (``data``: ``NAME=PATH`` specs), rounded to 4 digits."""
     rec = Recognizer.from_pretrained(model, device="cpu")
-    jobs = [(name, path, "exact") for name, path in data.items()]
-    if realtest is not None:
-        jobs += [(s, realtest / s, p) for s, p in REALTEST_PROTOCOLS.items()
-                 if (realtest / s).is_dir()]
-    return {name: round(evaluate(rec, path, protocol, name=name).char_acc, 4)
-            for name, path, protocol in jobs}
+    return {s.name: round(evaluate(rec, s.path, s.protocol, name=s.name).char_acc, 4)
+            for s in labelled_sets(realtest, data)}
 
 
 def render_table(rows: list[dict]) -> str:
@@ -66,7 +62,6 @@ def main() -> int:
     ap.add_argument("--realtest", type=Path, default=ROOT.parent / "shared" / "realtest")
     ap.add_argument("--data", action="append", default=[], metavar="NAME=PATH")
     args = ap.parse_args()
-    data = dict(d.split("=", 1) for d in args.data)
     realtest = args.realtest if args.realtest.is_dir() else None
     lines_seen = args.lines_seen
     if lines_seen is None:
@@ -74,7 +69,7 @@ def main() -> int:
     if not lines_seen:
         ap.error(f"{args.model} does not record lines_seen: pass --lines-seen")
     row = {"date": datetime.date.today().isoformat(), "run": args.run,
-           "lines_seen": lines_seen, "char_acc": score(args.model, realtest, data)}
+           "lines_seen": lines_seen, "char_acc": score(args.model, realtest, args.data)}
     with open(LOG, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
     rows = [json.loads(line) for line in LOG.read_text(encoding="utf-8").splitlines()]

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from duguang_ocr import Recognizer
-from duguang_ocr.evaluate import REALTEST_PROTOCOLS, EvalReport, iter_labelled
+from duguang_ocr.evaluate import EvalReport, iter_labelled, labelled_sets
 from duguang_ocr.io import load_image
 
 
@@ -86,23 +86,17 @@ def main(argv: list[str] | None = None) -> None:
             parse_margin(spec)
     except ValueError as e:
         ap.error(str(e))
-    sets = []
-    if args.realtest:
-        root = Path(args.realtest)
-        sets += [(s, root / s, p) for s, p in REALTEST_PROTOCOLS.items() if (root / s).is_dir()]
-    for spec in args.data:
-        name, _, path = spec.partition("=")
-        sets.append((name, Path(path), "exact"))
+    sets = labelled_sets(args.realtest, args.data)
     if not sets:
         ap.error("nothing to read: pass --realtest and/or --data")
     rec = Recognizer(args.model) if args.model else Recognizer()
     print("| set | lines | " + " | ".join(margins) + " |")
     print("|---|---|" + "---|" * len(margins))
-    for name, path, protocol in sets:
-        reports = read_set(rec, name, path, protocol, margins)
+    for s in sets:
+        reports = read_set(rec, s.name, s.path, s.protocol, margins)
         n = reports[margins[0]].lines
         cells = " | ".join(f"{reports[m].char_acc:.3f}" for m in margins)
-        print(f"| {name} | {n} | {cells} |")
+        print(f"| {s.name} | {n} | {cells} |")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,18 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from duguang_ocr.cli import main
 from duguang_ocr.data.lmdb import write_lmdb
-from duguang_ocr.evaluate import PROTOCOLS, EvalReport, edit_distance, evaluate, iter_labelled
+from duguang_ocr.evaluate import (
+    PROTOCOLS,
+    EvalReport,
+    edit_distance,
+    evaluate,
+    iter_labelled,
+    labelled_sets,
+)
 
 
 @pytest.mark.parametrize("a,b,d", [("", "", 0), ("abc", "", 3), ("kitten", "sitting", 3),
@@ -64,3 +72,39 @@ def test_eval_cli_json_and_errors_file(tiny_model_dir, line_images, tmp_path, ca
     assert report["lines"] == 1 and report["protocol"] == "exact"
     assert errs.read_text(encoding="utf-8").startswith("data\titem\tlabel\tprediction")
     assert main(["eval", "--model", str(tiny_model_dir)]) == 2
+
+
+def test_labelled_sets_names_realtest_subsets_and_data_specs(tmp_path):
+    root = tmp_path / "realtest"
+    for subset in ("plate_zh", "en_scene_ic15", "not_a_subset"):
+        (root / subset).mkdir(parents=True)
+    odd = tmp_path / "a=b"  # a real path with '=' in it is taken whole
+    odd.mkdir()
+    sets = labelled_sets(root, ["zh=/x/y", str(odd), "/z/set.lmdb"], protocol="ci")
+    assert [(s.name, s.protocol) for s in sets] == [
+        ("en_scene_ic15", "alnum-ci"), ("plate_zh", "exact"),  # REALTEST_PROTOCOLS order
+        ("zh", "ci"), ("a=b", "ci"), ("set.lmdb", "ci")]
+    assert sets[0].path == root / "en_scene_ic15" and sets[2].path == Path("/x/y")
+    assert sets[3].path == odd
+
+
+def test_labelled_sets_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown protocol"):
+        labelled_sets(data=["x"], protocol="fuzzy")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        labelled_sets(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no realtest subset"):
+        labelled_sets(tmp_path)
+    assert labelled_sets() == []
+
+
+def test_eval_cli_names_a_data_set(tiny_model_dir, line_images, tmp_path, capsys):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    p = line_images["short"]
+    (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "labels.tsv").write_text(f"{p.name}\tHi 42\n", encoding="utf-8")
+    assert main(["eval", "--model", str(tiny_model_dir), "--device", "cpu", "--data",
+                 f"mine={folder}", "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["data"] == "mine"

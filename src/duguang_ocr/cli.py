@@ -219,16 +219,14 @@ def cmd_recognize(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import REALTEST_PROTOCOLS, evaluate, format_table
+    from .evaluate import evaluate, format_table, labelled_sets
 
-    jobs = [(d, args.protocol) for d in args.data]
-    if args.realtest:
-        root = Path(args.realtest)
-        jobs += [(root / s, p) for s, p in REALTEST_PROTOCOLS.items() if (root / s).is_dir()]
-    if not jobs:
+    sets = labelled_sets(args.realtest, args.data, args.protocol)
+    if not sets:
         raise ValueError("nothing to evaluate: pass --data and/or --realtest")
     rec = recognizer_from_args(args)
-    reports = [evaluate(rec, d, p, progress=args.progress) for d, p in jobs]
+    reports = [evaluate(rec, s.path, s.protocol, s.name, progress=args.progress)
+               for s in sets]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False))
     else:
@@ -403,7 +401,8 @@ def _add_recognize(sub) -> None:
 def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="line/char accuracy on labelled data sets")
     p.add_argument("--data", action="append", default=[],
-                   help="LMDB dir, folder with labels.tsv, or a labels.tsv (repeatable)")
+                   metavar="[NAME=]PATH", help="LMDB dir, folder with labels.tsv, or a "
+                   "labels.tsv, shown as NAME (default: its folder name); repeatable")
     p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact",
                    help="how predictions are compared with labels: exactly, "
                    "case-insensitively, or on letters and digits only, case-insensitively")

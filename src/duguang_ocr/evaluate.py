@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -47,6 +47,45 @@ REALTEST_PROTOCOLS = {
     "zh_handwriting": "exact",
     "mixed_fixtures": "exact",
 }
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """A labelled data set to score: its name in tables, where it is, its protocol."""
+
+    name: str
+    path: Path
+    protocol: str = "exact"
+
+
+def labelled_sets(realtest: str | os.PathLike | None = None, data: Iterable[str] = (),
+                  protocol: str = "exact") -> list[LabelledSet]:
+    """The sets that ``--realtest DIR`` and ``--data [NAME=]PATH`` name, in that order.
+
+    Every subset of ``shared/realtest`` present under ``realtest`` comes with its own protocol
+    (:data:`REALTEST_PROTOCOLS`); each ``data`` entry is scored with ``protocol`` and named
+    NAME, or after its path when given bare. An entry that exists as a path is taken whole,
+    so a path with ``=`` in it still works. The CLI's ``eval`` and the benchmarks read their
+    sets through here so that a subset's name and protocol have one home.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    sets = []
+    if realtest is not None:
+        root = Path(realtest)
+        if not root.is_dir():
+            raise FileNotFoundError(f"realtest folder not found: {root}")
+        sets += [LabelledSet(s, root / s, p) for s, p in REALTEST_PROTOCOLS.items()
+                 if (root / s).is_dir()]
+        if not sets:
+            raise FileNotFoundError(f"no realtest subset ({', '.join(REALTEST_PROTOCOLS)}) "
+                                    f"under {root}")
+    for spec in data:
+        name, sep, path = str(spec).partition("=")
+        if not sep or not name or Path(spec).exists():
+            name, path = Path(spec).name, str(spec)
+        sets.append(LabelledSet(name, Path(path), protocol))
+    return sets
 
 
 def edit_distance(a: str, b: str) -> int:
