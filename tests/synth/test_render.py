@@ -240,3 +240,25 @@ def test_arcs_bend_the_line_without_cutting_it(latin_face):
     assert {np.sign(left) for left, _ in bends} == {-1.0, 1.0}
     for left, right in (bend(0.0, seed) for seed in range(4)):
         assert abs(left) < 0.1 and abs(right) < 0.1
+
+
+def test_binarize_splits_at_otsu_and_offset_thins_dark_strokes():
+    from duguang_ocr.synth.render import binarize
+
+    # A dark stroke with soft edges on paper: 40 / 100 / 160 / 220 columns.
+    img = np.repeat(np.array([[40.0, 100.0, 160.0, 220.0]] * 4, np.float32)[..., None], 3, 2)
+    out = binarize(img)
+    assert set(np.unique(out)) == {0.0, 255.0} and out.shape == img.shape
+    dark = (out[..., 0] == 0).sum()
+    assert (binarize(img, -0.3)[..., 0] == 0).sum() < dark  # lower threshold: thinner ink
+    assert (binarize(img, 0.6)[..., 0] == 0).sum() > dark
+    flat = np.full((4, 6, 3), 200.0, np.float32)  # one grey level: no crash, one colour
+    assert len(np.unique(binarize(flat))) == 1
+
+
+def test_bilevel_scan_has_two_levels(latin_face):
+    cfg = RenderConfig.plain(binarize_p=1.0)
+    img = render_line("Hello, world.", latin_face, np.random.default_rng(0), config=cfg,
+                      height=None)
+    assert set(np.unique(img)) == {0, 255}  # no noise, no grey edges before the resize
+    assert RenderConfig.scene().binarize_p == 0.0  # street signs are photographed

@@ -103,6 +103,11 @@ class RenderConfig:
     noise_sigma: tuple[float, float] = (2.0, 14.0)
     jpeg_p: float = 0.3
     jpeg_quality: tuple[int, int] = (25, 90)
+    # Bilevel scans (fax, archive TIFF, UW3-style page images): the scanner thresholds the
+    # grey page, so strokes come out pure black and white with stair-stepped edges, and a
+    # thin comma turns into a block that reads as a period. No sensor noise on those.
+    binarize_p: float = 0.03
+    binarize_offset: tuple[float, float] = (-0.2, 0.2)  # threshold shift, of the ink-paper gap
     resize_area_p: float = 0.5  # final downscale with INTER_AREA, else INTER_LINEAR
 
     def __post_init__(self) -> None:
@@ -140,7 +145,8 @@ class RenderConfig:
                      arc_sagitta=(0.2, 1.2), border_p=0.1,
                      neighbour_p=0.12, blur_p=0.5, blur_sigma=(0.4, 1.6), motion_blur_p=0.1,
                      lowres_p=0.4, lowres_height=(10.0, 22.0), noise_p=0.5,
-                     noise_sigma=(3.0, 18.0), jpeg_p=0.5, jpeg_quality=(15, 70))
+                     noise_sigma=(3.0, 18.0), jpeg_p=0.5, jpeg_quality=(15, 70),
+                     binarize_p=0.0)
         harsh.update(overrides)
         return cls(**harsh)
 
@@ -203,10 +209,22 @@ def render_line(
     return np.ascontiguousarray(out)
 
 
+def binarize(img: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """A bilevel scan of an H x W x 3 float32 rendering: grey levels split at Otsu's threshold
+    moved by ``offset`` x the spread between the two classes' means (negative: thinner dark
+    strokes), each side painted black or white. Returns float32."""
+    grey = np.clip(img.mean(axis=2), 0, 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark, light = grey[grey <= otsu], grey[grey > otsu]
+    spread = float(light.mean() - dark.mean()) if dark.size and light.size else 0.0
+    bits = grey > otsu + offset * spread
+    return np.repeat(np.where(bits, 255.0, 0.0).astype(np.float32)[..., None], 3, axis=2)
+
+
 def capture_faults(img: np.ndarray, rng: np.random.Generator, cfg: RenderConfig) -> np.ndarray:
     """Camera and scanner faults on an H x W x 3 float32 rendering, in its own pixels (blur
-    sigmas are given for a 32-px line): blur, motion blur, low resolution, sensor noise,
-    JPEG. Returns uint8."""
+    sigmas are given for a 32-px line): blur, motion blur, low resolution, a bilevel scan or
+    sensor noise, JPEG. Returns uint8."""
     h_out, w_out = img.shape[:2]
     scale = h_out / 32.0
     if rng.random() < cfg.blur_p:
@@ -225,7 +243,10 @@ def capture_faults(img: np.ndarray, rng: np.random.Generator, cfg: RenderConfig)
             lw = max(1, round(w_out * lh / h_out))
             interp = cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_NEAREST
             img = resample(img, (lw, lh), interp)
-    if rng.random() < cfg.noise_p:
+    # No draw when off, so configs without it (RenderConfig.plain()) keep their pixels.
+    if cfg.binarize_p and rng.random() < cfg.binarize_p:
+        img = binarize(img, float(rng.uniform(*cfg.binarize_offset)))
+    elif rng.random() < cfg.noise_p:
         sigma = float(rng.uniform(*cfg.noise_sigma))
         img += sensor_noise(rng, h_out, w_out, sigma, color_share=0.3)
     out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
