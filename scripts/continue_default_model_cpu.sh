@@ -10,7 +10,9 @@
 # learning rate with the cosine annealed by the deadline, reads REAL_DIR/{ic15,ic13,iiit5k,
 # svt,plates,svt_test,cute80}.lmdb (default data/real, see docs/DATA.md) and evaluates on
 # data/synth_val.lmdb (made here when missing). `--resume` semantics: rerunning with the same
-# WORK continues the run. Ship the result only if it beats the package on every realtest
+# WORK continues the run. Every 1,500 steps (~13 min) it keeps the weights in
+# WORK/run/steps/: the snapshots to fall back on when the last one misreads something.
+# Ship the result only if it beats the package on every realtest
 # subset and zh_browser (benchmarks/default_model_progress.py), with
 #   python scripts/ship_default_model.py WORK/run/last   (the trainer records lines_seen)
 set -euo pipefail
@@ -42,5 +44,5 @@ nohup nice -n 19 duguang-ocr train --config default_model --work-dir "$work/run"
   --set "data.train=[${sets%,}]" --set "data.eval=[data/synth_val.lmdb]" \
   --set train.threads=2 --set data.num_workers=1 --set "train.time_limit=$minutes" \
   --set train.max_steps=100000 --set eval.every_steps=500 --set eval.max_samples=300 \
-  --set train.save_every=100 --set train.softmax_top=4 --set "train.precision=$precision" "$@" >> "$work/train.out" 2>&1 &
+  --set train.save_every=100 --set train.keep_every=1500 --set train.softmax_top=4 --set "train.precision=$precision" "$@" >> "$work/train.out" 2>&1 &
 echo "training in the background (pid $!): tail -f $work/train.out"

@@ -437,3 +437,32 @@ def test_softmax_over_class_subsets_trains_resumes_exactly_and_saves_the_whole_h
     rec = Recognizer.from_pretrained(tmp_path / "a" / "last", device="cpu")
     logits = rec.forward_logits([png("hello")])[0]
     assert logits.shape[-1] == straight.vocab.num_classes  # inference: every class
+
+
+def test_keep_every_keeps_each_nth_steps_weights_as_a_model_dir(tiny_lmdb, tmp_path):
+    from duguang_ocr.hub.modelscope import read_spec
+
+    cfg = config(tiny_lmdb, "train.max_steps=9", "train.save_every=2", "train.keep_every=4",
+                 "eval.every_steps=0")
+    work = tmp_path / "run"
+    trainer = Trainer(cfg, work)
+    trainer.fit(stop_at=5)
+    stale = work / "steps" / "step_0000008.tmp-1"  # a kept step killed mid-write
+    stale.mkdir()
+    trainer = Trainer(cfg, work, resume=True)
+    assert not stale.exists()
+    trainer.fit()
+    kept = sorted(p.name for p in (work / "steps").iterdir())
+    assert kept == ["step_0000004", "step_0000008"]
+    spec = json.loads((work / "steps" / "step_0000008" / "configuration.json").read_text())
+    assert spec["model"]["duguang_ocr"]["trained_steps"] == 8
+    assert read_spec(work / "steps" / "step_0000008").lines_seen == 8 * 8
+    rec = Recognizer.from_pretrained(work / "steps" / "step_0000004", device="cpu")
+    assert isinstance(rec(png("hello")), str)
+    # Step 8's weights, not the final step 9's: the kept dir is a snapshot.
+    last = Recognizer.from_pretrained(work / "last", device="cpu").model.state_dict()
+    step8 = Recognizer.from_pretrained(work / "steps" / "step_0000008",
+                                       device="cpu").model.state_dict()
+    assert any(not torch.equal(last[k], step8[k]) for k in last)
+    with pytest.raises(ConfigError, match="keep_every"):
+        config(tiny_lmdb, "train.keep_every=-1")

@@ -174,6 +174,15 @@ def model_from_spec(spec: dict) -> tuple[nn.Module, Vocab, str]:
     return create_model(spec["variant"], **spec["config"]), vocab, spec["variant"]
 
 
+# train.keep_every: every N-th step's model dir, as KEPT_STEPS/step_NNNNNNN in the work dir.
+KEPT_STEPS = "steps"
+
+
+def kept_step_name(step: int) -> Path:
+    """Where, in the work dir, train.keep_every keeps ``step``'s model dir."""
+    return Path(KEPT_STEPS) / f"step_{step:07d}"
+
+
 def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> None:
     """Finish or undo directory swaps interrupted by a crash; drop half-written temps
     (directories and ``train_state.pt`` temp files). The run owns its work directory, so
@@ -182,6 +191,8 @@ def recover_dirs(work_dir: Path, names: Iterable[str] = ("last", "best")) -> Non
         recover_dir(work_dir / name, live_writers=False)
     for stale in (*work_dir.glob(f"{STATE_FILE}.tmp-*"), *work_dir.glob(f".{STATE_FILE}.tmp-*")):
         stale.unlink(missing_ok=True)  # a save_state() killed mid-write
+    for stale in (work_dir / KEPT_STEPS).glob("*.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a kept step's model dir killed mid-write
 
 
 def save_model_atomic(dst: Path, model: nn.Module, vocab: Vocab, variant: str, *,

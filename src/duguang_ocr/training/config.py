@@ -137,6 +137,10 @@ class TrainSection:
     precision: str = "fp32"  # fp32 | bf16 | fp16 (fp16 needs CUDA)
     device: str | None = None  # cpu, cuda, cuda:N; null: CUDA when available
     save_every: int = 500  # steps between last/ + train_state.pt saves (and every epoch end)
+    # Also keep the weights of every N-th step in steps/step_NNNNNNN/ (a model dir, no
+    # optimizer state; 0: off): last/ moves on, and the best point of a long run is chosen
+    # afterwards on sets the run does not score (held-out real lines, other protocols).
+    keep_every: int = 0
     log_every: int = 50
     threads: int | None = None  # torch CPU threads; null: torch's default
     # Keep conv weights and images channels-last (NHWC): ConvNeXt blocks then permute for
@@ -291,6 +295,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         (cfg.train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}"),
         (cfg.train.save_every >= 1 and cfg.train.log_every >= 1,
          "train.save_every and train.log_every must be >= 1"),
+        (cfg.train.keep_every >= 0, "train.keep_every must be >= 0 (0: off)"),
         (cfg.eval.every_steps >= 0 and cfg.eval.batch_size >= 1 and cfg.eval.num_errors >= 0,
          "eval.every_steps/num_errors must be >= 0 and eval.batch_size >= 1"),
     ]

@@ -4,7 +4,8 @@ One optimizer step = ``optim.accumulate`` micro-batches of ``train.batch_size`` 
 process. The learning rate follows a per-step linear warm-up and cosine decay. Evaluation
 runs every ``eval.every_steps`` steps, at every epoch end and after the final step;
 ``last/`` and ``train_state.pt`` are saved every ``train.save_every`` steps, at every epoch
-end and at the end (see :mod:`.checkpoint` for the crash-safety rules).
+end and at the end (see :mod:`.checkpoint` for the crash-safety rules); with
+``train.keep_every``, every N-th step's weights also stay in ``steps/step_NNNNNNN/``.
 
 Reproducibility: the data order is a permutation seeded by ``(seed, epoch)``, augmentation
 is seeded per sample, and the state holds every RNG, so ``resume=True`` continues exactly
@@ -499,6 +500,8 @@ class Trainer:
             last_eval = self._evaluate()
         if step % t.save_every == 0 or epoch_end or step == self.until:
             self._save()
+        if t.keep_every and step % t.keep_every == 0 and self.info.is_main:
+            self._save_model(checkpoint.kept_step_name(step), {})
         return last_eval
 
     # -- logging, evaluation, saving ----------------------------------------------------------
@@ -580,7 +583,7 @@ class Trainer:
                                  + (" (best)" if improved else ""))
         return scores
 
-    def _save_model(self, name: str, extra: dict) -> None:
+    def _save_model(self, name: str | Path, extra: dict) -> None:
         checkpoint.save_model_atomic(
             self.work_dir / name, self.model, self.vocab, self.variant,
             img_width=self.canvas_width,
