@@ -27,19 +27,20 @@ from render_lines import FONTS, column_lines, mixed_lines, render_line  # noqa: 
 
 
 def _tall_realtest(root: Path) -> tuple[list, list[str], list[str]]:
-    from duguang_ocr.evaluate import PROTOCOLS, REALTEST_PROTOCOLS, iter_labelled
+    from duguang_ocr.evaluate import iter_labelled, labelled_sets
 
     images, labels, protocols = [], [], []
-    for subset in ("en_scene_iiit5k", "en_scene_ic15", "en_scene_misc"):
-        if not (root / subset).is_dir():
+    if not root.is_dir():
+        return images, labels, protocols
+    for subset in labelled_sets(root):
+        if not subset.name.startswith("en_scene_"):
             continue
-        for _, path, label in iter_labelled(root / subset):
+        for _, path, label in iter_labelled(subset.path):
             w, h = Image.open(path).size
             if h > 1.5 * w:
                 images.append(path)
                 labels.append(label)
-                protocols.append(REALTEST_PROTOCOLS[subset])
-    assert all(p in PROTOCOLS for p in protocols)
+                protocols.append(subset.protocol)
     return images, labels, protocols
 
 
