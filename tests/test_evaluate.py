@@ -59,12 +59,17 @@ def test_evaluate_folder_and_lmdb_agree(tiny_model_dir, line_images, tmp_path):
     assert len(list(iter_labelled(folder / "labels.tsv"))) == 5
 
 
-def test_eval_cli_json_and_errors_file(tiny_model_dir, line_images, tmp_path, capsys):
-    folder = tmp_path / "set"
+def one_line_set(folder, line_images):
+    """A folder data set of one labelled line image."""
     folder.mkdir()
     p = line_images["short"]
     (folder / p.name).write_bytes(p.read_bytes())
     (folder / "labels.tsv").write_text(f"{p.name}\tHi 42\n", encoding="utf-8")
+    return folder
+
+
+def test_eval_cli_json_and_errors_file(tiny_model_dir, line_images, tmp_path, capsys):
+    folder = one_line_set(tmp_path / "set", line_images)
     errs = tmp_path / "errors.tsv"
     assert main(["eval", "--model", str(tiny_model_dir), "--device", "cpu", "--data",
                  str(folder), "--json", "--errors-file", str(errs)]) == 0
@@ -99,11 +104,7 @@ def test_labelled_sets_errors(tmp_path):
 
 
 def test_eval_cli_names_a_data_set(tiny_model_dir, line_images, tmp_path, capsys):
-    folder = tmp_path / "set"
-    folder.mkdir()
-    p = line_images["short"]
-    (folder / p.name).write_bytes(p.read_bytes())
-    (folder / "labels.tsv").write_text(f"{p.name}\tHi 42\n", encoding="utf-8")
+    folder = one_line_set(tmp_path / "set", line_images)
     assert main(["eval", "--model", str(tiny_model_dir), "--device", "cpu", "--data",
                  f"mine={folder}", "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
