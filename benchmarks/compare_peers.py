@@ -65,6 +65,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from duguang_ocr.evaluate import LabelledSet
 
 ENGINES = ("duguang", "tesseract", "rapidocr", "rapidocr_v1", "easyocr")
 TITLES = {
@@ -93,11 +97,20 @@ class Unavailable(Exception):
 
 @dataclass
 class DataSet:
-    name: str
-    path: Path
-    protocol: str
+    """A labelled set (name, path, protocol: ``evaluate.LabelledSet``) with its lines read
+    once and its images decoded once, shared by every engine."""
+
+    labelled: LabelledSet
     items: list[tuple[str, object, str]] = field(default_factory=list)  # item, source, label
     images: list | None = None  # RGB arrays (None: unreadable), decoded once for the peers
+
+    @property
+    def name(self) -> str:
+        return self.labelled.name
+
+    @property
+    def protocol(self) -> str:
+        return self.labelled.protocol
 
     @property
     def english(self) -> bool:
@@ -460,12 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown engines {sorted(unknown)}; choose from {','.join(ENGINES)}")
 
-    sets = [DataSet(s.name, s.path, s.protocol)
-            for s in labelled_sets(args.realtest, args.data, args.protocol)]
+    sets = [DataSet(s) for s in labelled_sets(args.realtest, args.data, args.protocol)]
     if not sets:
         ap.error("nothing to evaluate: pass --realtest and/or --data")
     for ds in sets:
-        ds.items = list(iter_labelled(ds.path))[: args.limit]
+        ds.items = list(iter_labelled(ds.labelled.path))[: args.limit]
 
     results: dict[tuple[str, str], Result] = {}
     notes: dict[str, str] = {}  # engine -> why it did not run (in full)

@@ -186,6 +186,18 @@ def test_every_option_has_help():
     assert missing == []
 
 
+def test_protocol_choices_are_the_evaluators_protocols():
+    """eval and calibrate offer exactly the protocols evaluate knows: one added there is
+    usable from the CLI without a second list to edit."""
+    from duguang_ocr import evaluate
+    from duguang_ocr.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for command in ("eval", "calibrate"):
+        action = next(a for a in sub.choices[command]._actions if a.dest == "protocol")
+        assert tuple(action.choices) == tuple(evaluate.PROTOCOLS), command
+
+
 def test_version(capsys):
     from duguang_ocr import __version__
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
+from .evaluate import PROTOCOLS
 from .progress import add_progress_option, progress_bar, progress_enabled
 from .tsv import escape_field, tsv_row
 
@@ -403,7 +404,7 @@ def _add_eval(sub) -> None:
     p.add_argument("--data", action="append", default=[],
                    metavar="[NAME=]PATH", help="LMDB dir, folder with labels.tsv, or a "
                    "labels.tsv, shown as NAME (default: its folder name); repeatable")
-    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact",
+    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="exact",
                    help="how predictions are compared with labels: exactly, "
                    "case-insensitively, or on letters and digits only, case-insensitively")
     p.add_argument("--realtest", metavar="DIR",
@@ -430,7 +431,7 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--method", choices=("logistic", "isotonic"), default="logistic",
                    help="logistic (default): sigmoid of the line's log score and peak "
                    "features; isotonic: monotone step map of the raw score")
-    p.add_argument("--protocol", choices=("exact", "ci", "alnum-ci"), default="exact",
+    p.add_argument("--protocol", choices=tuple(PROTOCOLS), default="exact",
                    help="what counts as a right line (as for eval)")
     p.add_argument("--write", action="store_true",
                    help="store the map in the model directory's configuration.json")
