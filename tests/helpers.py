@@ -97,6 +97,18 @@ def load_script(relpath: str):
     return module
 
 
+def blank_line_set(root: Path, labels: list[str]) -> Path:
+    """A folder data set (``labels.tsv`` + images) of white crops, one per label, each 10 px
+    wider than the last: for scripts whose plumbing, not reading, is under test."""
+    root.mkdir()
+    rows = []
+    for i, label in enumerate(labels):
+        Image.new("RGB", (40 + 10 * i, 16), "white").save(root / f"{i}.png")
+        rows.append(f"{i}.png\t{label}")
+    (root / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
 def dir_digest(path: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under ``path``: a shared fixture's contents."""
     import hashlib

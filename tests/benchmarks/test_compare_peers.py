@@ -2,25 +2,13 @@
 
 import json
 
-from PIL import Image
-
-from tests.helpers import load_script
+from tests.helpers import blank_line_set, load_script
 
 peers = load_script("benchmarks/compare_peers.py")
 
 
-def _tiny_set(root, labels):
-    root.mkdir()
-    rows = []
-    for i, label in enumerate(labels):
-        Image.new("RGB", (40 + 10 * i, 16), "white").save(root / f"{i}.png")
-        rows.append(f"{i}.png\t{label}")
-    (root / "labels.tsv").write_text("\n".join(rows) + "\n")
-    return root
-
-
 def test_sets_keep_name_path_and_protocol(tiny_model_dir, tmp_path, capsys):
-    data = _tiny_set(tmp_path / "set", ["ab", "Ab"])
+    data = blank_line_set(tmp_path / "set", ["ab", "Ab"])
     out_json = tmp_path / "peers.json"
     assert peers.main(["--model", str(tiny_model_dir), "--engines", "duguang",
                        "--data", f"tiny={data}", "--protocol", "ci",

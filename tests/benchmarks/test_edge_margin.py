@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from tests.helpers import load_script
+from tests.helpers import blank_line_set, load_script
 
 edge = load_script("benchmarks/edge_margin.py")
 
@@ -33,13 +32,7 @@ def test_strips_take_each_edge_colour():
 
 
 def test_reads_a_labelled_set_with_each_margin(tiny_model_dir, tmp_path, capsys):
-    data = tmp_path / "set"
-    data.mkdir()
-    rows = []
-    for i in range(2):
-        Image.new("RGB", (40 + 10 * i, 16), "white").save(data / f"{i}.png")
-        rows.append(f"{i}.png\tab")
-    (data / "labels.tsv").write_text("\n".join(rows) + "\n")
+    data = blank_line_set(tmp_path / "set", ["ab", "ab"])
     edge.main(["--model", str(tiny_model_dir), "--data", f"tiny={data}",
                "--margins", "0,r0.2"])
     out = capsys.readouterr().out.splitlines()
