@@ -107,3 +107,17 @@ def test_slant_leans_the_characters_and_tilts_the_rows_inside_a_grown_box():
     right = np.flatnonzero(row[:, -20]).mean()
     assert abs((left - right) - 0.1 * (out.shape[1] - 40)) < 3  # climbs to the right
     assert np.array_equal(_slant(img, 0.0, 0.0), img)
+
+
+def test_climb_is_mostly_a_few_degrees_and_a_third_of_the_time_steep_either_way():
+    """Corner-shot plates (rows climbing 7-12 degrees) are a visible share of real crops; the
+    draw covers them in both directions without making every plate steep."""
+    from duguang_ocr.synth.plates import _climb
+
+    rng = np.random.default_rng(0)
+    climbs = np.array([_climb(rng) for _ in range(3000)])
+    assert np.abs(climbs).max() <= 0.22
+    steep = np.abs(climbs) > 0.12
+    assert 0.28 < steep.mean() < 0.39
+    assert 0.4 < (climbs[steep] > 0).mean() < 0.6
+    assert (np.abs(climbs) < 0.06).mean() > 0.25
