@@ -79,7 +79,9 @@ def set_name(path: str) -> str:
 
 @dataclass
 class DataSection:
-    train: list[str] = field(default_factory=list)  # LMDB dirs or folders with labels.tsv
+    # LMDB dirs or folders with labels.tsv; a set listed n times is read n times per epoch
+    # (how a small set is oversampled).
+    train: list[str] = field(default_factory=list)
     eval: list[str] = field(default_factory=list)
     synth: SynthSection = field(default_factory=SynthSection)
     normalize_width: bool = True  # full-width ASCII forms -> ASCII in labels
